@@ -1,0 +1,17 @@
+//! image_resize_rs: an nginx body filter that resizes images (a drop-in
+//! replacement for `ngx_http_image_filter_module`) plus SigV4 signing for
+//! private S3 buckets.
+//!
+//! Layout:
+//! - [`pipeline`]: sniff → header/limits → decode → transform → encode. Pure Rust.
+//! - [`s3`]: S3 addressing and SigV4 signing. Pure Rust, the clock passed in.
+//! - [`value`]: parsing of directive values shared by config and request time.
+//! - `module` (feature `module`): the thin nginx glue; the only place with `unsafe`
+//!   and the only code that touches `ngx`/`nginx-sys`.
+
+pub mod pipeline;
+pub mod s3;
+pub mod value;
+
+#[cfg(feature = "module")]
+mod module;
