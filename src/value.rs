@@ -1,1 +1,199 @@
-//! placeholder
+//! Directive arguments and their values, parsed the way
+//! `ngx_http_image_filter_module` parses them. Pure: used both by the config
+//! handlers (static values, checked at `nginx -t`) and at request time (values
+//! computed from variables).
+
+use thiserror::Error;
+
+/// `-` in `resize - 200`: no limit on that side (C's `(ngx_uint_t) -1`).
+pub const UNLIMITED: u64 = u64::MAX;
+
+/// Default for `image_resize_rs_max_pixels`: 40 megapixels, e.g. 7680x5120.
+/// A decoded RGBA image of that size takes 160 MB; the default bounds a
+/// worker's memory while letting through any real camera photo.
+pub const DEFAULT_MAX_PIXELS: u64 = 40_000_000;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ValueError {
+    #[error("invalid parameter \"{0}\"")]
+    InvalidParameter(String),
+    #[error("invalid number of arguments")]
+    Arity,
+    #[error("invalid value \"{0}\"")]
+    InvalidValue(String),
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `ngx_http_image_filter_value`: `-` is [`UNLIMITED`], a positive decimal is
+/// itself, anything else (including 0 and overflow) is 0, which callers treat
+/// as invalid.
+pub fn filter_value(s: &[u8]) -> u64 {
+    if s == b"-" {
+        return UNLIMITED;
+    }
+    parse_decimal(s).filter(|&n| n > 0).unwrap_or(0)
+}
+
+/// `ngx_atoi`: decimal digits only, no sign, no overflow.
+pub fn parse_decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    s.iter().try_fold(0u64, |acc, &c| {
+        c.is_ascii_digit()
+            .then(|| acc * 10 + u64::from(c - b'0'))
+    })
+}
+
+/// A mode of the `image_resize_rs` directive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Off,
+    Test,
+    Size,
+    Rotate,
+    Resize,
+    Crop,
+}
+
+/// One `image_resize_rs ...;` line, arguments still raw (they may hold variables).
+#[derive(Debug, PartialEq, Eq)]
+pub enum FilterArgs<'a> {
+    Off,
+    Test,
+    Size,
+    Rotate(&'a [u8]),
+    Resize(&'a [u8], &'a [u8]),
+    Crop(&'a [u8], &'a [u8]),
+}
+
+/// Parses the arguments after the directive name, as `ngx_http_image_filter` does.
+pub fn parse_filter_args<'a>(args: &[&'a [u8]]) -> Result<FilterArgs<'a>, ValueError> {
+    match args {
+        [b"off"] => Ok(FilterArgs::Off),
+        [b"test"] => Ok(FilterArgs::Test),
+        [b"size"] => Ok(FilterArgs::Size),
+        [b"rotate", a] => Ok(FilterArgs::Rotate(a)),
+        [b"resize", w, h] => Ok(FilterArgs::Resize(w, h)),
+        [b"crop", w, h] => Ok(FilterArgs::Crop(w, h)),
+        [first, ..] if args.len() <= 3 => Err(ValueError::InvalidParameter(lossy(first))),
+        _ => Err(ValueError::Arity),
+    }
+}
+
+/// Does this argument need `ngx_http_compile_complex_value`?
+pub fn has_variables(s: &[u8]) -> bool {
+    s.contains(&b'$')
+}
+
+/// A static `rotate` angle: 90, 180 or 270.
+pub fn static_angle(s: &[u8]) -> Result<u32, ValueError> {
+    match filter_value(s) {
+        n @ (90 | 180 | 270) => Ok(n as u32),
+        _ => Err(ValueError::InvalidParameter(lossy(s))),
+    }
+}
+
+/// A static width or height: positive or `-`.
+pub fn static_dimension(s: &[u8]) -> Result<u64, ValueError> {
+    match filter_value(s) {
+        0 => Err(ValueError::InvalidParameter(lossy(s))),
+        n => Ok(n),
+    }
+}
+
+/// A static quality (`jpeg_quality`, `webp_quality`): positive, as image_filter.
+/// Values above 100 are clamped by the encoders.
+pub fn static_quality(s: &[u8]) -> Result<u64, ValueError> {
+    match filter_value(s) {
+        0 | UNLIMITED => Err(ValueError::InvalidValue(lossy(s))),
+        n => Ok(n),
+    }
+}
+
+/// A static `sharpen` percentage: 0 or more.
+pub fn static_sharpen(s: &[u8]) -> Result<u64, ValueError> {
+    if s == b"0" {
+        return Ok(0);
+    }
+    static_quality(s)
+}
+
+/// `image_resize_rs_max_pixels 40m;`: a pixel count, with an optional
+/// `k` (×1000) or `m` (×1000000) suffix.
+pub fn parse_pixels(s: &[u8]) -> Result<u64, ValueError> {
+    let err = || ValueError::InvalidValue(lossy(s));
+    let (digits, mul) = match s.last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 1_000),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 1_000_000),
+        _ => (s, 1),
+    };
+    parse_decimal(digits)
+        .and_then(|n| n.checked_mul(mul))
+        .filter(|&n| n > 0)
+        .ok_or_else(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_value_matches_image_filter() {
+        assert_eq!(filter_value(b"-"), UNLIMITED);
+        assert_eq!(filter_value(b"150"), 150);
+        assert_eq!(filter_value(b"0"), 0);
+        assert_eq!(filter_value(b""), 0);
+        assert_eq!(filter_value(b"-5"), 0);
+        assert_eq!(filter_value(b"12px"), 0);
+        assert_eq!(filter_value(b"99999999999999999999"), 0);
+    }
+
+    #[test]
+    fn filter_args() {
+        assert_eq!(parse_filter_args(&[b"off"]), Ok(FilterArgs::Off));
+        assert_eq!(parse_filter_args(&[b"size"]), Ok(FilterArgs::Size));
+        assert_eq!(
+            parse_filter_args(&[b"resize", b"10", b"-"]),
+            Ok(FilterArgs::Resize(b"10", b"-"))
+        );
+        assert_eq!(
+            parse_filter_args(&[b"rotate", b"$arg_a"]),
+            Ok(FilterArgs::Rotate(b"$arg_a"))
+        );
+        assert_eq!(
+            parse_filter_args(&[b"shrink"]),
+            Err(ValueError::InvalidParameter("shrink".into()))
+        );
+        assert_eq!(
+            parse_filter_args(&[b"resize", b"10"]),
+            Err(ValueError::InvalidParameter("resize".into()))
+        );
+        assert_eq!(parse_filter_args(&[]), Err(ValueError::Arity));
+    }
+
+    #[test]
+    fn statics() {
+        assert_eq!(static_angle(b"90"), Ok(90));
+        assert!(static_angle(b"45").is_err());
+        assert_eq!(static_dimension(b"-"), Ok(UNLIMITED));
+        assert!(static_dimension(b"0").is_err());
+        assert_eq!(static_quality(b"75"), Ok(75));
+        assert!(static_quality(b"-").is_err());
+        assert_eq!(static_sharpen(b"0"), Ok(0));
+        assert!(static_sharpen(b"x").is_err());
+    }
+
+    #[test]
+    fn pixels() {
+        assert_eq!(parse_pixels(b"40m"), Ok(40_000_000));
+        assert_eq!(parse_pixels(b"500k"), Ok(500_000));
+        assert_eq!(parse_pixels(b"1234"), Ok(1234));
+        assert!(parse_pixels(b"0").is_err());
+        assert!(parse_pixels(b"m").is_err());
+        assert!(parse_pixels(b"99999999999999999m").is_err());
+    }
+}

@@ -1,0 +1,31 @@
+//! Exposes the configuration of the nginx we build against (from nginx-sys'
+//! `DEP_NGINX_*` metadata) as `cfg(ngx_feature = "...")` / `cfg(ngx_os = "...")`,
+//! so the glue can follow nginx's own `#if (NGX_THREADS)`-style switches.
+
+fn main() {
+    for var in ["NGINX_SOURCE_DIR", "NGINX_BUILD_DIR"] {
+        println!("cargo::rerun-if-env-changed={var}");
+    }
+    emit_cfg("ngx_feature", "DEP_NGINX_FEATURES", "DEP_NGINX_FEATURES_CHECK");
+    emit_cfg("ngx_os", "DEP_NGINX_OS", "DEP_NGINX_OS_CHECK");
+}
+
+fn emit_cfg(name: &str, values_var: &str, check_var: &str) {
+    // The list of all values nginx-sys may report, so rustc's check-cfg knows them.
+    let known = std::env::var(check_var).unwrap_or_default();
+    let known: Vec<String> = known
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("\"{s}\""))
+        .collect();
+    if known.is_empty() {
+        println!("cargo::rustc-check-cfg=cfg({name}, values(any()))");
+    } else {
+        println!("cargo::rustc-check-cfg=cfg({name}, values({}))", known.join(","));
+    }
+    if let Ok(values) = std::env::var(values_var) {
+        for v in values.split(',').filter(|s| !s.is_empty()) {
+            println!("cargo::rustc-cfg={name}=\"{v}\"");
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Location configuration and directive handlers.
+//!
+//! The `image_resize_rs*` directives have image_filter's syntax, defaults,
+//! contexts and merge rules. Handlers are thin: they hand the arguments to the
+//! pure parsers in [`crate::value`] and report every failure through
+//! [`conf_error`], so `nginx -t` names the directive and the reason.
+
+use core::ffi::{c_char, c_void};
+use core::fmt;
+use core::mem::{offset_of, size_of};
+use core::ptr;
+
+use ngx::ffi::{
+    ngx_command_t, ngx_conf_set_flag_slot, ngx_conf_set_size_slot, ngx_conf_t, ngx_flag_t,
+    ngx_http_compile_complex_value, ngx_http_compile_complex_value_t, ngx_http_complex_value,
+    ngx_http_complex_value_t, ngx_http_request_t, ngx_pcalloc, ngx_str_t, ngx_uint_t,
+    NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CONF_TAKE123, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET,
+    NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF, NGX_LOG_EMERG, NGX_OK,
+};
+use ngx::ngx_string;
+
+use crate::value::{self, FilterArgs, Mode, DEFAULT_MAX_PIXELS};
+
+const NGX_CONF_UNSET: ngx_flag_t = -1;
+const NGX_CONF_UNSET_SIZE: usize = usize::MAX;
+const NGX_CONF_OK: *mut c_char = ptr::null_mut();
+const NGX_CONF_ERROR: *mut c_char = usize::MAX as *mut c_char;
+
+/// A directive value: known at config time, or computed per request from
+/// variables (`ngx_http_complex_value_t` in the configuration pool).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Value {
+    Static(u64),
+    Complex(*mut ngx_http_complex_value_t),
+}
+
+impl Value {
+    /// image_filter's `ngx_http_image_filter_get_value`: the static value, or
+    /// the variables' value parsed like a static one (0 when unusable).
+    pub(crate) fn get(&self, r: *mut ngx_http_request_t) -> u64 {
+        match *self {
+            Value::Static(n) => n,
+            Value::Complex(cv) => {
+                let mut s = ngx_str_t::empty();
+                // SAFETY: cv was compiled for this configuration; r is live.
+                if unsafe { ngx_http_complex_value(r, cv, &mut s) } != NGX_OK as isize {
+                    return 0;
+                }
+                value::filter_value(s.as_bytes())
+            }
+        }
+    }
+}
+
+pub(crate) struct LocConf {
+    /// `image_resize_rs`: unset until a directive sets it; merged together
+    /// with width, height and angle, as image_filter merges them.
+    pub filter: Option<Mode>,
+    pub width: Value,
+    pub height: Value,
+    pub angle: Value,
+    pub jpeg_quality: Option<Value>,
+    pub webp_quality: Option<Value>,
+    pub sharpen: Option<Value>,
+    /// Set by nginx's own flag/size slot setters.
+    pub transparency: ngx_flag_t,
+    pub interlace: ngx_flag_t,
+    pub buffer_size: usize,
+    pub max_pixels: Option<u64>,
+}
+
+impl Default for LocConf {
+    fn default() -> Self {
+        LocConf {
+            filter: None,
+            width: Value::Static(0),
+            height: Value::Static(0),
+            angle: Value::Static(0),
+            jpeg_quality: None,
+            webp_quality: None,
+            sharpen: None,
+            transparency: NGX_CONF_UNSET,
+            interlace: NGX_CONF_UNSET,
+            buffer_size: NGX_CONF_UNSET_SIZE,
+            max_pixels: None,
+        }
+    }
+}
+
+impl LocConf {
+    pub(crate) fn mode(&self) -> Mode {
+        self.filter.unwrap_or(Mode::Off)
+    }
+
+    fn merge(&mut self, prev: &LocConf) {
+        if self.filter.is_none() {
+            self.filter = Some(prev.filter.unwrap_or(Mode::Off));
+            self.width = prev.width;
+            self.height = prev.height;
+            self.angle = prev.angle;
+        }
+        // 75 is libjpeg's default quality, 80 libwebp's.
+        self.jpeg_quality = self.jpeg_quality.or(prev.jpeg_quality).or(Some(Value::Static(75)));
+        self.webp_quality = self.webp_quality.or(prev.webp_quality).or(Some(Value::Static(80)));
+        self.sharpen = self.sharpen.or(prev.sharpen).or(Some(Value::Static(0)));
+        merge_flag(&mut self.transparency, prev.transparency, 1);
+        merge_flag(&mut self.interlace, prev.interlace, 0);
+        if self.buffer_size == NGX_CONF_UNSET_SIZE {
+            self.buffer_size = if prev.buffer_size == NGX_CONF_UNSET_SIZE {
+                1024 * 1024
+            } else {
+                prev.buffer_size
+            };
+        }
+        self.max_pixels = self.max_pixels.or(prev.max_pixels).or(Some(DEFAULT_MAX_PIXELS));
+    }
+}
+
+fn merge_flag(v: &mut ngx_flag_t, prev: ngx_flag_t, default: ngx_flag_t) {
+    if *v == NGX_CONF_UNSET {
+        *v = if prev == NGX_CONF_UNSET { default } else { prev };
+    }
+}
+
+pub(crate) unsafe extern "C" fn merge_loc_conf(
+    _cf: *mut ngx_conf_t,
+    prev: *mut c_void,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: nginx passes two LocConf allocated by create_loc_conf.
+    let (prev, conf) = unsafe { (&*(prev as *const LocConf), &mut *(conf as *mut LocConf)) };
+    conf.merge(prev);
+    NGX_CONF_OK
+}
+
+/// The one exit for configuration errors:
+/// `"image_resize_rs" directive invalid parameter "x" in /etc/nginx/nginx.conf:12`.
+fn conf_error(cf: *mut ngx_conf_t, cmd: *const ngx_command_t, err: impl fmt::Display) -> *mut c_char {
+    // SAFETY: cmd is the command table entry nginx is executing.
+    let name = unsafe { (*cmd).name.as_bytes() };
+    ngx::ngx_conf_log_error!(
+        NGX_LOG_EMERG,
+        cf,
+        "\"{}\" directive {}",
+        String::from_utf8_lossy(name),
+        err
+    );
+    NGX_CONF_ERROR
+}
+
+/// Arguments after the directive name.
+///
+/// SAFETY: cf must be the conf nginx is calling a handler with.
+unsafe fn args<'a>(cf: *mut ngx_conf_t) -> &'a mut [ngx_str_t] {
+    // SAFETY: cf->args is an array of ngx_str_t with at least the name.
+    let all = unsafe { (*(*cf).args).as_slice_mut::<ngx_str_t>() };
+    &mut all[1..]
+}
+
+/// A value that may hold variables: compiled if it does, else checked now.
+///
+/// SAFETY: cf is live; `arg` points into cf->args.
+unsafe fn value_arg(
+    cf: *mut ngx_conf_t,
+    arg: *mut ngx_str_t,
+    check: fn(&[u8]) -> Result<u64, value::ValueError>,
+) -> Result<Value, Box<dyn fmt::Display>> {
+    // SAFETY: arg is valid for the duration of the handler.
+    let bytes = unsafe { (*arg).as_bytes() };
+    if !value::has_variables(bytes) {
+        return check(bytes).map(Value::Static).map_err(|e| Box::new(e) as _);
+    }
+    // SAFETY: pool allocation, zeroed as ngx_pcalloc does.
+    let cv = unsafe { ngx_pcalloc((*cf).pool, size_of::<ngx_http_complex_value_t>()) }
+        as *mut ngx_http_complex_value_t;
+    if cv.is_null() {
+        return Err(Box::new("out of memory"));
+    }
+    // SAFETY: a zeroed ngx_http_compile_complex_value_t is its documented initial state.
+    let mut ccv: ngx_http_compile_complex_value_t = unsafe { core::mem::zeroed() };
+    ccv.cf = cf;
+    ccv.value = arg;
+    ccv.complex_value = cv;
+    // SAFETY: ccv is fully initialised for nginx's compiler.
+    if unsafe { ngx_http_compile_complex_value(&mut ccv) } != NGX_OK as isize {
+        return Err(Box::new(format!(
+            "cannot compile \"{}\"",
+            String::from_utf8_lossy(bytes)
+        )));
+    }
+    Ok(Value::Complex(cv))
+}
+
+/// `image_resize_rs off | test | size | rotate A | resize W H | crop W H;`
+unsafe extern "C" fn cmd_filter(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: conf is our LocConf; args come from nginx's parser.
+    let conf = unsafe { &mut *(conf as *mut LocConf) };
+    let args = unsafe { args(cf) };
+    let raw: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    let mode = match value::parse_filter_args(&raw) {
+        Ok(FilterArgs::Off) => Mode::Off,
+        Ok(FilterArgs::Test) => Mode::Test,
+        Ok(FilterArgs::Size) => Mode::Size,
+        Ok(FilterArgs::Rotate(_)) => Mode::Rotate,
+        Ok(FilterArgs::Resize(..)) => Mode::Resize,
+        Ok(FilterArgs::Crop(..)) => Mode::Crop,
+        Err(e) => return conf_error(cf, cmd, e),
+    };
+    drop(raw);
+    let result = (|| -> Result<(), Box<dyn fmt::Display>> {
+        match mode {
+            Mode::Off | Mode::Test | Mode::Size => conf.filter = Some(mode),
+            Mode::Rotate => {
+                // rotate combines with an earlier resize or crop in the same location.
+                if !matches!(conf.filter, Some(Mode::Resize | Mode::Crop)) {
+                    conf.filter = Some(Mode::Rotate);
+                }
+                let angle = |s: &[u8]| value::static_angle(s).map(u64::from);
+                conf.angle = unsafe { value_arg(cf, &mut args[1], angle)? };
+            }
+            Mode::Resize | Mode::Crop => {
+                conf.filter = Some(mode);
+                conf.width = unsafe { value_arg(cf, &mut args[1], value::static_dimension)? };
+                conf.height = unsafe { value_arg(cf, &mut args[2], value::static_dimension)? };
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => NGX_CONF_OK,
+        Err(e) => conf_error(cf, cmd, e),
+    }
+}
+
+macro_rules! value_directive {
+    ($name:ident, $field:ident, $check:path) => {
+        unsafe extern "C" fn $name(
+            cf: *mut ngx_conf_t,
+            cmd: *mut ngx_command_t,
+            conf: *mut c_void,
+        ) -> *mut c_char {
+            // SAFETY: conf is our LocConf; args come from nginx's parser.
+            let conf = unsafe { &mut *(conf as *mut LocConf) };
+            if conf.$field.is_some() {
+                return conf_error(cf, cmd, "is duplicate");
+            }
+            let args = unsafe { args(cf) };
+            match unsafe { value_arg(cf, &mut args[0], $check) } {
+                Ok(v) => {
+                    conf.$field = Some(v);
+                    NGX_CONF_OK
+                }
+                Err(e) => conf_error(cf, cmd, e),
+            }
+        }
+    };
+}
+
+value_directive!(cmd_jpeg_quality, jpeg_quality, value::static_quality);
+value_directive!(cmd_webp_quality, webp_quality, value::static_quality);
+value_directive!(cmd_sharpen, sharpen, value::static_sharpen);
+
+/// `image_resize_rs_max_pixels 40m;`
+unsafe extern "C" fn cmd_max_pixels(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: conf is our LocConf; args come from nginx's parser.
+    let conf = unsafe { &mut *(conf as *mut LocConf) };
+    if conf.max_pixels.is_some() {
+        return conf_error(cf, cmd, "is duplicate");
+    }
+    let args = unsafe { args(cf) };
+    match value::parse_pixels(args[0].as_bytes()) {
+        Ok(n) => {
+            conf.max_pixels = Some(n);
+            NGX_CONF_OK
+        }
+        Err(e) => conf_error(cf, cmd, e),
+    }
+}
+
+const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
+
+const fn command(
+    name: ngx_str_t,
+    type_: u32,
+    set: unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char,
+    offset: usize,
+) -> ngx_command_t {
+    ngx_command_t {
+        name,
+        type_: type_ as ngx_uint_t,
+        set: Some(set),
+        conf: NGX_HTTP_LOC_CONF_OFFSET,
+        offset,
+        post: ptr::null_mut(),
+    }
+}
+
+pub(crate) static mut COMMANDS: [ngx_command_t; 10] = [
+    command(
+        ngx_string!("image_resize_rs"),
+        NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
+        cmd_filter,
+        0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_jpeg_quality"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        cmd_jpeg_quality,
+        0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_webp_quality"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        cmd_webp_quality,
+        0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_sharpen"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        cmd_sharpen,
+        0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_transparency"),
+        ANY_LEVEL | NGX_CONF_FLAG,
+        ngx_conf_set_flag_slot,
+        offset_of!(LocConf, transparency),
+    ),
+    command(
+        ngx_string!("image_resize_rs_interlace"),
+        ANY_LEVEL | NGX_CONF_FLAG,
+        ngx_conf_set_flag_slot,
+        offset_of!(LocConf, interlace),
+    ),
+    command(
+        ngx_string!("image_resize_rs_buffer"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        ngx_conf_set_size_slot,
+        offset_of!(LocConf, buffer_size),
+    ),
+    command(
+        ngx_string!("image_resize_rs_max_pixels"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        cmd_max_pixels,
+        0,
+    ),
+    ngx_command_t::empty(),
+    ngx_command_t::empty(),
+];

@@ -1,0 +1,98 @@
+//! The nginx glue: module statics, the exported module list, and filter
+//! installation. Everything here is thin; the work happens in
+//! [`crate::pipeline`] and [`crate::s3`].
+
+mod conf;
+mod filter;
+mod log;
+mod s3vars;
+
+use core::ffi::{c_char, c_void};
+use core::ptr;
+
+use ngx::core::Status;
+use ngx::ffi::{
+    ngx_command_t, ngx_conf_t, ngx_http_module_t, ngx_int_t, ngx_module_t, NGX_HTTP_MODULE,
+};
+use ngx::http::{HttpModule, HttpModuleLocationConf};
+
+pub(crate) use conf::LocConf;
+
+pub(crate) struct Module;
+
+impl HttpModule for Module {
+    fn module() -> &'static ngx_module_t {
+        // SAFETY: the module static is written only by nginx during config load,
+        // before any request handler can run.
+        unsafe { &*ptr::addr_of!(ngx_http_image_resize_rs_module) }
+    }
+
+    unsafe extern "C" fn preconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
+        s3vars::add_variables(cf)
+    }
+
+    unsafe extern "C" fn postconfiguration(_cf: *mut ngx_conf_t) -> ngx_int_t {
+        filter::install();
+        Status::NGX_OK.into()
+    }
+}
+
+// SAFETY: LocConf is the type create_loc_conf allocates for this module.
+unsafe impl HttpModuleLocationConf for Module {
+    type LocationConf = LocConf;
+}
+
+static NGX_HTTP_IMAGE_RESIZE_RS_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
+    preconfiguration: Some(Module::preconfiguration),
+    postconfiguration: Some(Module::postconfiguration),
+    create_main_conf: None,
+    init_main_conf: None,
+    create_srv_conf: None,
+    merge_srv_conf: None,
+    create_loc_conf: Some(Module::create_loc_conf),
+    merge_loc_conf: Some(conf::merge_loc_conf),
+};
+
+#[used]
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+pub static mut ngx_http_image_resize_rs_module: ngx_module_t = ngx_module_t {
+    ctx: ptr::addr_of!(NGX_HTTP_IMAGE_RESIZE_RS_MODULE_CTX) as *mut c_void,
+    // nginx reads the command table during config parsing only.
+    commands: ptr::addr_of_mut!(conf::COMMANDS) as *mut ngx_command_t,
+    type_: NGX_HTTP_MODULE as _,
+    ..ngx_module_t::default()
+};
+
+// The module list a dynamic module exports (what nginx's `auto/module` writes
+// into a C module's ngx_modules.c). `ngx::ngx_modules!` leaves
+// `ngx_module_order` empty, which makes `load_module` append us at the very top
+// of the output filter chain, above copy, range and not_modified filters. We
+// ask for the place `auto/modules` gives `ngx_http_image_filter_module`: below
+// the first of these that exists (nginx inserts us before the earliest one found
+// in its module array, so the later names are fallbacks).
+#[cfg(feature = "export-modules")]
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+pub static mut ngx_modules: [*const ngx_module_t; 2] =
+    [ptr::addr_of!(ngx_http_image_resize_rs_module), ptr::null()];
+
+#[cfg(feature = "export-modules")]
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+pub static mut ngx_module_names: [*const c_char; 2] =
+    [c"ngx_http_image_resize_rs_module".as_ptr(), ptr::null()];
+
+#[cfg(feature = "export-modules")]
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+pub static mut ngx_module_order: [*const c_char; 8] = [
+    c"ngx_http_image_resize_rs_module".as_ptr(),
+    c"ngx_http_sub_filter_module".as_ptr(),
+    c"ngx_http_addition_filter_module".as_ptr(),
+    c"ngx_http_gunzip_filter_module".as_ptr(),
+    c"ngx_http_userid_filter_module".as_ptr(),
+    c"ngx_http_headers_filter_module".as_ptr(),
+    c"ngx_http_copy_filter_module".as_ptr(),
+    ptr::null(),
+];

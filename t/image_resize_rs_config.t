@@ -1,0 +1,106 @@
+#!/usr/bin/perl
+
+# Tests for image_resize_rs configuration errors: `nginx -t` names the
+# directive and the reason, as nginx's own modules do.
+
+###############################################################################
+
+use warnings;
+use strict;
+
+use Test::More;
+
+BEGIN { use FindBin; chdir($FindBin::Bin); }
+
+use lib 'lib';
+use Test::Nginx;
+
+###############################################################################
+
+select STDERR; $| = 1;
+select STDOUT; $| = 1;
+
+my $t = Test::Nginx->new()->has(qw/http/);
+
+my %bad = (
+	'image_resize_rs resize 0 100;' =>
+		qr/"image_resize_rs" directive invalid parameter "0"/,
+	'image_resize_rs resize 100 abc;' =>
+		qr/"image_resize_rs" directive invalid parameter "abc"/,
+	'image_resize_rs rotate 45;' =>
+		qr/"image_resize_rs" directive invalid parameter "45"/,
+	'image_resize_rs shrink;' =>
+		qr/"image_resize_rs" directive invalid parameter "shrink"/,
+	'image_resize_rs resize 1 2 3;' =>
+		qr/invalid number of arguments in "image_resize_rs"/,
+	'image_resize_rs_jpeg_quality 0;' =>
+		qr/"image_resize_rs_jpeg_quality" directive invalid value "0"/,
+	'image_resize_rs_webp_quality -;' =>
+		qr/"image_resize_rs_webp_quality" directive invalid value "-"/,
+	'image_resize_rs_sharpen x;' =>
+		qr/"image_resize_rs_sharpen" directive invalid value "x"/,
+	'image_resize_rs_max_pixels lots;' =>
+		qr/"image_resize_rs_max_pixels" directive invalid value "lots"/,
+	'image_resize_rs_buffer 1q;' =>
+		qr/"image_resize_rs_buffer" directive invalid value/,
+	'image_resize_rs_transparency maybe;' =>
+		qr/invalid value "maybe" in "image_resize_rs_transparency"/,
+	'image_resize_rs_jpeg_quality 50; image_resize_rs_jpeg_quality 60;' =>
+		qr/"image_resize_rs_jpeg_quality" directive is duplicate/,
+);
+
+$t->write_file_expand('nginx.conf', conf('image_resize_rs resize 10 10;'));
+$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 2);
+
+###############################################################################
+
+sub conf {
+	my ($directive) = @_;
+	return <<"EOF";
+
+%%TEST_GLOBALS%%
+
+daemon off;
+
+events {
+}
+
+http {
+    %%TEST_GLOBALS_HTTP%%
+
+    server {
+        listen       127.0.0.1:8080;
+        server_name  localhost;
+
+        location / {
+            $directive
+        }
+    }
+}
+
+EOF
+}
+
+sub check {
+	my ($directive) = @_;
+	my $d = $t->testdir();
+	$t->write_file_expand('check.conf', conf($directive));
+	my $out = `$Test::Nginx::NGINX -t -p $d/ -c check.conf -e $d/check.log 2>&1`;
+	return ($? >> 8, $out);
+}
+
+for my $directive (sort keys %bad) {
+	my ($rc, $out) = check($directive);
+	isnt($rc, 0, "rejected: $directive");
+	like($out, qr/$bad{$directive}.* in .*check\.conf:\d+/,
+		"message: $directive");
+}
+
+my ($rc, $out) = check('image_resize_rs resize $arg_w 10; '
+	. 'image_resize_rs rotate 90; image_resize_rs_max_pixels 12m;');
+is($rc, 0, 'valid configuration accepted');
+
+($rc, $out) = check('image_resize_rs_buffer 2m; image_resize_rs size;');
+is($rc, 0, 'size with buffer accepted');
+
+###############################################################################
