@@ -1,0 +1,242 @@
+//! Decoding: libjpeg-turbo (with DCT-domain downscaling) for JPEG, the `image`
+//! crate for everything else and as the JPEG fallback.
+
+use std::io::Cursor;
+
+use image::codecs::{gif::GifDecoder, jpeg::JpegDecoder, png::PngDecoder, webp::WebPDecoder};
+use image::{DynamicImage, ImageDecoder, Limits};
+
+use super::bitmap::Bitmap;
+use super::{Error, ImageType};
+
+/// A decoded first frame.
+pub struct Decoded {
+    pub bitmap: Bitmap,
+    /// Full-resolution dimensions (differ from the bitmap's when DCT-scaled).
+    pub orig_width: u32,
+    pub orig_height: u32,
+    /// Palette source (GIF, indexed PNG): `transparency off` applies.
+    pub palette: bool,
+}
+
+/// Something that, given the full-size dimensions, answers the pre-rotation
+/// target size (used to pick the JPEG DCT scale), or an error (pixel limit).
+pub type TargetFn<'a> = &'a dyn Fn(u32, u32) -> Result<(u32, u32), Error>;
+
+fn decode_err(ty: ImageType, reason: impl std::fmt::Display) -> Error {
+    Error::Decode {
+        ty,
+        reason: reason.to_string(),
+    }
+}
+
+/// image-crate limits: a second guard behind the explicit pixel check.
+pub fn limits(max_pixels: u64) -> Limits {
+    let mut l = Limits::default();
+    let side = u32::try_from(max_pixels).unwrap_or(u32::MAX);
+    l.max_image_width = Some(side);
+    l.max_image_height = Some(side);
+    l.max_alloc = Some(max_pixels.saturating_mul(8).max(16 << 20));
+    l
+}
+
+/// Decodes `data`; `target` is consulted with the decoder's own dimensions
+/// before any pixel is decoded.
+pub fn decode(
+    ty: ImageType,
+    data: &[u8],
+    max_pixels: u64,
+    target: TargetFn<'_>,
+) -> Result<Decoded, Error> {
+    if ty == ImageType::Jpeg {
+        if let Some(d) = decode_turbo(data, target)? {
+            return Ok(d);
+        }
+    }
+    decode_image(ty, data, max_pixels, target)
+}
+
+/// Smallest DCT scale (1/8, 1/4, 1/2) whose scaled size still covers the target.
+pub fn pick_scale(sx: u32, sy: u32, tw: u32, th: u32) -> usize {
+    for den in [8usize, 4, 2] {
+        let w = (sx as usize).div_ceil(den);
+        let h = (sy as usize).div_ceil(den);
+        if w >= tw as usize && h >= th as usize {
+            return den;
+        }
+    }
+    1
+}
+
+/// `Ok(None)`: turbojpeg cannot handle this file (CMYK, odd headers): use the fallback.
+fn decode_turbo(data: &[u8], target: TargetFn<'_>) -> Result<Option<Decoded>, Error> {
+    use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat, ScalingFactor};
+    let ty = ImageType::Jpeg;
+    let Ok(mut dec) = Decompressor::new() else {
+        return Ok(None);
+    };
+    let Ok(hdr) = dec.read_header(data) else {
+        return Ok(None);
+    };
+    let (Ok(sx), Ok(sy)) = (u32::try_from(hdr.width), u32::try_from(hdr.height)) else {
+        return Ok(None);
+    };
+    if sx == 0 || sy == 0 {
+        return Ok(None);
+    }
+    let format = match hdr.colorspace {
+        Colorspace::Gray => PixelFormat::GRAY,
+        Colorspace::RGB | Colorspace::YCbCr => PixelFormat::RGB,
+        _ => return Ok(None), // CMYK / YCCK: the image crate converts those
+    };
+    // Pixel limit (and target) from the decoder's own view of the size.
+    let (tw, th) = target(sx, sy)?;
+    let den = if hdr.is_lossless {
+        1
+    } else {
+        pick_scale(sx, sy, tw, th)
+    };
+    let factor = ScalingFactor::new(1, den);
+    if dec.set_scaling_factor(factor).is_err() {
+        return Ok(None);
+    }
+    // Guard against the progressive-scan DoS; real files have ~10 scans.
+    let _ = dec.set_scan_limit(500);
+    let scaled = hdr.scaled(factor);
+    let ch = format.size();
+    let (Some(pitch), Ok(w), Ok(h)) = (
+        scaled.width.checked_mul(ch),
+        u32::try_from(scaled.width),
+        u32::try_from(scaled.height),
+    ) else {
+        return Ok(None);
+    };
+    let Some(len) = pitch.checked_mul(scaled.height) else {
+        return Ok(None);
+    };
+    let mut img = Image {
+        pixels: vec![0u8; len],
+        width: scaled.width,
+        pitch,
+        height: scaled.height,
+        format,
+    };
+    match dec.decompress(data, img.as_deref_mut()) {
+        Ok(()) => Ok(Some(Decoded {
+            bitmap: Bitmap {
+                width: w,
+                height: h,
+                ch,
+                data: img.pixels,
+            },
+            orig_width: sx,
+            orig_height: sy,
+            palette: false,
+        })),
+        Err(e) => {
+            let msg = e.to_string();
+            // libjpeg only *warns* on truncation and fills the rest with grey;
+            // image_resize_rs treats a truncated body as an error.
+            if msg.contains("Premature end") || msg.contains("premature end") {
+                Err(decode_err(ty, msg))
+            } else {
+                // Other trouble (odd but legal streams, warnings on extraneous
+                // bytes): let the image crate have a go.
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn decode_image(
+    ty: ImageType,
+    data: &[u8],
+    max_pixels: u64,
+    target: TargetFn<'_>,
+) -> Result<Decoded, Error> {
+    let cur = Cursor::new(data);
+    let lim = limits(max_pixels);
+    let de = |e: image::ImageError| decode_err(ty, e);
+    let (img, sx, sy, palette) = match ty {
+        ImageType::Jpeg => {
+            let mut d = JpegDecoder::new(cur).map_err(de)?;
+            d.set_limits(lim).map_err(de)?;
+            let (w, h) = d.dimensions();
+            target(w, h)?;
+            (DynamicImage::from_decoder(d).map_err(de)?, w, h, false)
+        }
+        ImageType::Png => {
+            // IHDR colour type byte (3 = indexed); sniff guarantees >= 16 bytes.
+            let indexed = data.get(25) == Some(&3);
+            let mut d = PngDecoder::new(cur).map_err(de)?;
+            d.set_limits(lim).map_err(de)?;
+            let (w, h) = d.dimensions();
+            target(w, h)?;
+            (DynamicImage::from_decoder(d).map_err(de)?, w, h, indexed)
+        }
+        ImageType::Gif => {
+            let mut d = GifDecoder::new(cur).map_err(de)?;
+            d.set_limits(lim).map_err(de)?;
+            let (w, h) = d.dimensions();
+            target(w, h)?;
+            (DynamicImage::from_decoder(d).map_err(de)?, w, h, true)
+        }
+        ImageType::Webp => {
+            let mut d = WebPDecoder::new(cur).map_err(de)?;
+            d.set_limits(lim).map_err(de)?;
+            let (w, h) = d.dimensions();
+            target(w, h)?;
+            (DynamicImage::from_decoder(d).map_err(de)?, w, h, false)
+        }
+    };
+    let bitmap = from_dynamic(img);
+    Ok(Decoded {
+        bitmap,
+        orig_width: sx,
+        orig_height: sy,
+        palette,
+    })
+}
+
+/// DynamicImage -> Bitmap (grey stays grey, grey+alpha becomes RGBA, 16 bit -> 8 bit).
+pub fn from_dynamic(img: DynamicImage) -> Bitmap {
+    let (width, height) = (img.width(), img.height());
+    match img {
+        DynamicImage::ImageLuma8(b) => Bitmap {
+            width,
+            height,
+            ch: 1,
+            data: b.into_raw(),
+        },
+        DynamicImage::ImageRgb8(b) => Bitmap {
+            width,
+            height,
+            ch: 3,
+            data: b.into_raw(),
+        },
+        DynamicImage::ImageRgba8(b) => Bitmap {
+            width,
+            height,
+            ch: 4,
+            data: b.into_raw(),
+        },
+        DynamicImage::ImageLuma16(_) => Bitmap {
+            width,
+            height,
+            ch: 1,
+            data: img.to_luma8().into_raw(),
+        },
+        other if other.color().has_alpha() => Bitmap {
+            width,
+            height,
+            ch: 4,
+            data: other.to_rgba8().into_raw(),
+        },
+        other => Bitmap {
+            width,
+            height,
+            ch: 3,
+            data: other.to_rgb8().into_raw(),
+        },
+    }
+}
