@@ -455,8 +455,8 @@ fn scaled_jpeg_decode_matches_full() {
     let mean = |im: &image::RgbImage| {
         let mut s = [0f64; 3];
         for p in im.pixels() {
-            for c in 0..3 {
-                s[c] += f64::from(p.0[c]);
+            for (acc, &v) in s.iter_mut().zip(p.0.iter()) {
+                *acc += f64::from(v);
             }
         }
         s.map(|v| v / f64::from(im.width() * im.height()))

@@ -1,0 +1,203 @@
+//! irs-tool: test-image generator and inspector for the Perl test suite and
+//! the benchmarks. Pure Rust, no nginx.
+//!
+//! ```text
+//! irs-tool gen <jpeg|png|gif|webp|png-indexed-trns|jpeg-progressive|jpeg-exif> <W> <H> <out-file>
+//! irs-tool info <file>          -> "<type> <width> <height> <flags>"
+//! irs-tool corner <file> <x> <y> -> "R G B A"
+//! irs-tool ssim <a> <b>         -> SSIM on luma, 4 decimals
+//! ```
+
+use std::process::ExitCode;
+
+use image_resize_rs::pipeline::gen::{self, Kind};
+use image_resize_rs::pipeline::{sniff, ImageType};
+
+const USAGE: &str = "usage:
+  irs-tool gen <jpeg|png|gif|webp|png-indexed-trns|jpeg-progressive|jpeg-exif> <W> <H> <out-file>
+  irs-tool info <file>
+  irs-tool corner <file> <x> <y>
+  irs-tool ssim <a> <b>";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = match argv.as_slice() {
+        ["gen", kind, w, h, out] => cmd_gen(kind, w, h, out),
+        ["info", file] => cmd_info(file),
+        ["corner", file, x, y] => cmd_corner(file, x, y),
+        ["ssim", a, b] => cmd_ssim(a, b),
+        _ => Err(USAGE.to_string()),
+    };
+    match r {
+        Ok(line) => {
+            if !line.is_empty() {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            eprintln!("irs-tool: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_u32(s: &str, what: &str) -> Result<u32, String> {
+    s.parse::<u32>().map_err(|_| format!("bad {what}: {s:?}"))
+}
+
+fn read(file: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(file).map_err(|e| format!("{file}: {e}"))
+}
+
+fn load(file: &str) -> Result<(Vec<u8>, image::DynamicImage), String> {
+    let data = read(file)?;
+    let img = image::load_from_memory(&data).map_err(|e| format!("{file}: cannot decode: {e}"))?;
+    Ok((data, img))
+}
+
+fn cmd_gen(kind: &str, w: &str, h: &str, out: &str) -> Result<String, String> {
+    let k = Kind::parse(kind).ok_or_else(|| format!("unknown kind {kind:?}\n{USAGE}"))?;
+    let (w, h) = (parse_u32(w, "width")?, parse_u32(h, "height")?);
+    if w == 0 || h == 0 {
+        return Err("width and height must be > 0".into());
+    }
+    let bytes = gen::generate(k, w, h).map_err(|e| e.to_string())?;
+    std::fs::write(out, &bytes).map_err(|e| format!("{out}: {e}"))?;
+    Ok(String::new())
+}
+
+/// SOF marker of a JPEG: Some(true) progressive, Some(false) baseline/extended.
+fn jpeg_progressive(data: &[u8]) -> Option<bool> {
+    let mut i = 2;
+    while i + 4 <= data.len() {
+        if data[i] != 0xff {
+            i += 1;
+            continue;
+        }
+        let m = data[i + 1];
+        match m {
+            0xc2 | 0xc6 | 0xca | 0xce => return Some(true),
+            0xc0 | 0xc1 | 0xc3 | 0xc5 | 0xc7 | 0xc9 | 0xcb | 0xcd | 0xcf => return Some(false),
+            0xff | 0x01 | 0xd0..=0xd8 => i += 1,
+            0xda | 0xd9 => return None,
+            _ => {
+                let len = usize::from(data[i + 2]) << 8 | usize::from(data[i + 3]);
+                i += 2 + len;
+            }
+        }
+    }
+    None
+}
+
+fn cmd_info(file: &str) -> Result<String, String> {
+    let (data, img) = load(file)?;
+    let ty = sniff(&data);
+    let name = ty.map_or("unknown", ImageType::name);
+    let mut flags = Vec::new();
+    if ty == Some(ImageType::Jpeg) {
+        match jpeg_progressive(&data) {
+            Some(true) => flags.push("progressive"),
+            Some(false) => flags.push("baseline"),
+            None => {}
+        }
+    }
+    let alpha = img.color().has_alpha() && img.to_rgba8().pixels().any(|p| p.0[3] < 255);
+    flags.push(if alpha { "alpha" } else { "opaque" });
+    let flags = if flags.is_empty() {
+        "-".to_string()
+    } else {
+        flags.join(",")
+    };
+    Ok(format!("{name} {} {} {flags}", img.width(), img.height()))
+}
+
+fn cmd_corner(file: &str, x: &str, y: &str) -> Result<String, String> {
+    let (_, img) = load(file)?;
+    let (x, y) = (parse_u32(x, "x")?, parse_u32(y, "y")?);
+    if x >= img.width() || y >= img.height() {
+        return Err(format!(
+            "({x},{y}) is outside the {}x{} image",
+            img.width(),
+            img.height()
+        ));
+    }
+    let p = img.to_rgba8().get_pixel(x, y).0;
+    Ok(format!("{} {} {} {}", p[0], p[1], p[2], p[3]))
+}
+
+fn luma(img: &image::DynamicImage) -> Vec<f64> {
+    img.to_rgb8()
+        .pixels()
+        .map(|p| 0.299 * f64::from(p.0[0]) + 0.587 * f64::from(p.0[1]) + 0.114 * f64::from(p.0[2]))
+        .collect()
+}
+
+/// Mean SSIM over 8x8 windows (stride 4), standard constants, on BT.601 luma.
+fn ssim(a: &[f64], b: &[f64], w: usize, h: usize) -> f64 {
+    const C1: f64 = (0.01 * 255.0) * (0.01 * 255.0);
+    const C2: f64 = (0.03 * 255.0) * (0.03 * 255.0);
+    let win_w = w.min(8);
+    let win_h = h.min(8);
+    let step = 4;
+    let (mut total, mut n) = (0.0, 0usize);
+    let mut y0 = 0;
+    loop {
+        let mut x0 = 0;
+        loop {
+            let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for y in y0..y0 + win_h {
+                for x in x0..x0 + win_w {
+                    let (va, vb) = (a[y * w + x], b[y * w + x]);
+                    sa += va;
+                    sb += vb;
+                    saa += va * va;
+                    sbb += vb * vb;
+                    sab += va * vb;
+                }
+            }
+            let cnt = (win_w * win_h) as f64;
+            let (ma, mb) = (sa / cnt, sb / cnt);
+            let va = (saa / cnt - ma * ma).max(0.0);
+            let vb = (sbb / cnt - mb * mb).max(0.0);
+            let cov = sab / cnt - ma * mb;
+            total += ((2.0 * ma * mb + C1) * (2.0 * cov + C2))
+                / ((ma * ma + mb * mb + C1) * (va + vb + C2));
+            n += 1;
+            if x0 + win_w >= w {
+                break;
+            }
+            x0 = (x0 + step).min(w - win_w);
+        }
+        if y0 + win_h >= h {
+            break;
+        }
+        y0 = (y0 + step).min(h - win_h);
+    }
+    total / n as f64
+}
+
+fn cmd_ssim(fa: &str, fb: &str) -> Result<String, String> {
+    let (_, a) = load(fa)?;
+    let (_, b) = load(fb)?;
+    if (a.width(), a.height()) != (b.width(), b.height()) {
+        return Err(format!(
+            "dimensions differ: {}x{} vs {}x{}",
+            a.width(),
+            a.height(),
+            b.width(),
+            b.height()
+        ));
+    }
+    if a.width() == 0 || a.height() == 0 {
+        return Err("empty image".into());
+    }
+    let v = ssim(
+        &luma(&a),
+        &luma(&b),
+        a.width() as usize,
+        a.height() as usize,
+    );
+    Ok(format!("{v:.4}"))
+}
