@@ -82,7 +82,7 @@ EOF
 }
 
 sub check {
-	my ($directive) = @_;
+	my ($t, $directive) = @_;
 	my $d = $t->testdir();
 	$t->write_file_expand('check.conf', conf($directive));
 	my $out = `$Test::Nginx::NGINX -t -p $d/ -c check.conf -e $d/check.log 2>&1`;
@@ -90,17 +90,17 @@ sub check {
 }
 
 for my $directive (sort keys %bad) {
-	my ($rc, $out) = check($directive);
+	my ($rc, $out) = check($t, $directive);
 	isnt($rc, 0, "rejected: $directive");
 	like($out, qr/$bad{$directive}.* in .*check\.conf:\d+/,
 		"message: $directive");
 }
 
-my ($rc, $out) = check('image_resize_rs resize $arg_w 10; '
+my ($rc, $out) = check($t, 'image_resize_rs resize $arg_w 10; '
 	. 'image_resize_rs rotate 90; image_resize_rs_max_pixels 12m;');
 is($rc, 0, 'valid configuration accepted');
 
-($rc, $out) = check('image_resize_rs_buffer 2m; image_resize_rs size;');
+($rc, $out) = check($t, 'image_resize_rs_buffer 2m; image_resize_rs size;');
 is($rc, 0, 'size with buffer accepted');
 
 ###############################################################################

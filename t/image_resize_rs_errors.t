@@ -69,6 +69,7 @@ http {
             alias %%TESTDIR%%/;
             image_resize_rs resize 100 100;
             image_resize_rs_max_pixels 1m;
+            image_resize_rs_buffer 16m;
         }
 
         location /dribble/ {
@@ -90,7 +91,7 @@ http {
         location = /gone    { return 502; }
         location = /moved   { return 302 /photo.jpg; }
         location = /gzip.jpg {
-            root %%TESTDIR%%;
+            alias %%TESTDIR%%/photo.jpg;
             add_header Content-Encoding gzip;
         }
         location = /identity.jpg {
@@ -134,37 +135,36 @@ $t->waitforsocket('127.0.0.1:' . port(8082));
 # each bad response: 415, and exactly one new error-log line with the reason
 
 sub refused {
-	my ($uri, $reason, $name) = @_;
-	my $before = () = error_log_lines($t, qr/image_resize_rs:/);
+	my ($t, $uri, $reason, $name) = @_;
+	my $before = () = error_log_lines($t, qr/\[error\].*image_resize_rs:/);
 	my $r = http_get($uri);
 	is(response_status($r), 415, "$name: 415");
-	my @lines = error_log_lines($t, qr/image_resize_rs:/);
+	my @lines = error_log_lines($t, qr/\[error\].*image_resize_rs:/);
 	my @new = @lines[$before .. $#lines];
 	is(scalar @new, 1, "$name: one log line");
 	like($new[0] // '', $reason, "$name: reason logged");
 }
 
-refused('/static/text.txt', qr/not a JPEG, GIF, PNG or WebP image/,
+refused($t, '/static/text.txt', qr/not a JPEG, GIF, PNG or WebP image/,
 	'not an image');
-refused('/proxy/empty', qr/empty response body/, 'empty body');
-refused('/static/empty.jpg', qr/empty response body/, 'zero-byte file');
-refused('/static/tiny.jpg', qr/jpeg/i, 'three bytes of jpeg');
-refused('/static/truncated.jpg', qr/jpeg/i, 'truncated jpeg');
-refused('/static/corrupt.jpg', qr/jpeg/i, 'corrupt jpeg');
-refused('/static/huge.jpg', qr/too big response: Content-Length \d+/,
+refused($t, '/proxy/empty', qr/empty response body/, 'empty body');
+refused($t, '/static/empty.jpg', qr/empty response body/, 'zero-byte file');
+refused($t, '/static/tiny.jpg', qr/jpeg/i, 'three bytes of jpeg');
+refused($t, '/static/truncated.jpg', qr/jpeg/i, 'truncated jpeg');
+refused($t, '/static/corrupt.jpg', qr/jpeg/i, 'corrupt jpeg');
+refused($t, '/static/huge.jpg', qr/too big response: Content-Length \d+/,
 	'over buffer, content length');
-refused('/dribble/nolength', qr/too big response: more than/,
+refused($t, '/dribble/nolength', qr/too big response: more than/,
 	'over buffer, no content length');
-refused('/dribble/length', qr/too big response: Content-Length/,
+refused($t, '/dribble/length', qr/too big response: Content-Length/,
 	'over buffer, dribbled with length');
-refused('/pixels/big.png', qr/1200x1000 exceeds image_resize_rs_max_pixels/,
+refused($t, '/pixels/big.png', qr/1200x1000 exceeds image_resize_rs_max_pixels/,
 	'max pixels');
-refused('/static/bomb.png', qr/100000x100000/, 'pixel bomb');
-refused('/proxy/gzip.jpg', qr/Content-Encoding: gzip/, 'content encoding');
+refused($t, '/static/bomb.png', qr/100000x100000/, 'pixel bomb');
+refused($t, '/proxy/gzip.jpg', qr/Content-Encoding: gzip/, 'content encoding');
 
 is(response_status(http_get('/pixels/under.png')), 200, 'under max pixels');
-my ($type, $w, $h) = image_info(response_body(http_get('/proxy/identity.jpg')),
-	$t);
+my ($type, $w, $h) = image_info(response_body(http_get('/proxy/identity.jpg')));
 is("$type ${w}x$h", 'jpeg 100x75', 'identity encoding is fine');
 is(response_status(http_get('/small/dot.png')), 200,
 	'small buffer, image under it');
@@ -180,7 +180,7 @@ is(response_status(http_get('/test/missing.jpg')), 404, 'test: 404 passes');
 
 # the worker survived all of it
 
-($type, $w, $h) = image_info(response_body(http_get('/proxy/photo.jpg')), $t);
+($type, $w, $h) = image_info(response_body(http_get('/proxy/photo.jpg')));
 is("$type ${w}x$h", 'jpeg 100x75', 'still resizing');
 is(scalar(error_log_lines($t, qr/exited on signal|panic/)), 0,
 	'no crash, no panic');

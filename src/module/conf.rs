@@ -19,6 +19,7 @@ use ngx::ffi::{
 };
 use ngx::ngx_string;
 
+use crate::s3::{self, Addressing, Bucket, Credentials, Endpoint};
 use crate::value::{self, FilterArgs, Mode, DEFAULT_MAX_PIXELS};
 
 const NGX_CONF_UNSET: ngx_flag_t = -1;
@@ -67,6 +68,36 @@ pub(crate) struct LocConf {
     pub interlace: ngx_flag_t,
     pub buffer_size: usize,
     pub max_pixels: Option<u64>,
+    /// S3 origin: each directive merged on its own; `s3` is built from them.
+    pub s3_bucket: Option<String>,
+    pub s3_endpoint: Option<Endpoint>,
+    pub s3_region: Option<String>,
+    pub s3_addressing: Option<Addressing>,
+    pub s3_key: Option<*mut ngx_http_complex_value_t>,
+    pub s3_credentials: Option<CredentialSource>,
+    /// The bucket to sign for, when `image_resize_rs_s3_bucket` applies here.
+    pub s3: Option<Bucket>,
+}
+
+/// Where SigV4 credentials come from.
+pub(crate) enum CredentialSource {
+    /// Fixed in the configuration or read from the environment at load time.
+    Static(Credentials),
+    /// Computed per request from variables (access key id, secret, token).
+    Variables(
+        *mut ngx_http_complex_value_t,
+        *mut ngx_http_complex_value_t,
+        Option<*mut ngx_http_complex_value_t>,
+    ),
+}
+
+impl Clone for CredentialSource {
+    fn clone(&self) -> Self {
+        match self {
+            CredentialSource::Static(c) => CredentialSource::Static(c.clone()),
+            CredentialSource::Variables(a, b, c) => CredentialSource::Variables(*a, *b, *c),
+        }
+    }
 }
 
 impl Default for LocConf {
@@ -83,6 +114,13 @@ impl Default for LocConf {
             interlace: NGX_CONF_UNSET,
             buffer_size: NGX_CONF_UNSET_SIZE,
             max_pixels: None,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_addressing: None,
+            s3_key: None,
+            s3_credentials: None,
+            s3: None,
         }
     }
 }
@@ -92,7 +130,7 @@ impl LocConf {
         self.filter.unwrap_or(Mode::Off)
     }
 
-    fn merge(&mut self, prev: &LocConf) {
+    fn merge(&mut self, prev: &LocConf) -> Result<(), String> {
         if self.filter.is_none() {
             self.filter = Some(prev.filter.unwrap_or(Mode::Off));
             self.width = prev.width;
@@ -113,6 +151,51 @@ impl LocConf {
             };
         }
         self.max_pixels = self.max_pixels.or(prev.max_pixels).or(Some(DEFAULT_MAX_PIXELS));
+        self.merge_s3(prev)
+    }
+
+    fn merge_s3(&mut self, prev: &LocConf) -> Result<(), String> {
+        if self.s3_bucket.is_none() {
+            self.s3_bucket = prev.s3_bucket.clone();
+        }
+        if self.s3_endpoint.is_none() {
+            self.s3_endpoint = prev.s3_endpoint.clone();
+        }
+        if self.s3_region.is_none() {
+            self.s3_region = prev.s3_region.clone();
+        }
+        self.s3_addressing = self.s3_addressing.or(prev.s3_addressing);
+        self.s3_key = self.s3_key.or(prev.s3_key);
+        if self.s3_credentials.is_none() {
+            self.s3_credentials = prev.s3_credentials.clone();
+        }
+        let Some(name) = self.s3_bucket.as_deref() else {
+            return Ok(());
+        };
+        let region = self.s3_region.get_or_insert_with(|| "us-east-1".into()).clone();
+        let endpoint = match &self.s3_endpoint {
+            Some(e) => e.clone(),
+            None => Endpoint::parse(&format!("https://s3.{region}.amazonaws.com"))
+                .map_err(|e| format!("\"image_resize_rs_s3_region\" {e}"))?,
+        };
+        let addressing = self.s3_addressing.unwrap_or(Addressing::Path);
+        self.s3 = Some(
+            Bucket::new(endpoint, name, addressing)
+                .map_err(|e| format!("\"image_resize_rs_s3_bucket\" directive {e}"))?,
+        );
+        if self.s3_credentials.is_none() {
+            // Read once, in the master, while the configuration loads: nginx
+            // clears the workers' environment.
+            let creds = Credentials::from_env(|k| std::env::var(k).ok()).map_err(|e| {
+                format!(
+                    "\"image_resize_rs_s3_bucket\" directive needs credentials: {e}; set \
+                     \"image_resize_rs_s3_credentials\" or AWS_ACCESS_KEY_ID and \
+                     AWS_SECRET_ACCESS_KEY in nginx's environment"
+                )
+            })?;
+            self.s3_credentials = Some(CredentialSource::Static(creds));
+        }
+        Ok(())
     }
 }
 
@@ -123,14 +206,19 @@ fn merge_flag(v: &mut ngx_flag_t, prev: ngx_flag_t, default: ngx_flag_t) {
 }
 
 pub(crate) unsafe extern "C" fn merge_loc_conf(
-    _cf: *mut ngx_conf_t,
+    cf: *mut ngx_conf_t,
     prev: *mut c_void,
     conf: *mut c_void,
 ) -> *mut c_char {
     // SAFETY: nginx passes two LocConf allocated by create_loc_conf.
     let (prev, conf) = unsafe { (&*(prev as *const LocConf), &mut *(conf as *mut LocConf)) };
-    conf.merge(prev);
-    NGX_CONF_OK
+    match conf.merge(prev) {
+        Ok(()) => NGX_CONF_OK,
+        Err(msg) => {
+            ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "{}", msg);
+            NGX_CONF_ERROR
+        }
+    }
 }
 
 /// The one exit for configuration errors:
@@ -285,6 +373,139 @@ unsafe extern "C" fn cmd_max_pixels(
     }
 }
 
+/// Compiles an argument as a complex value, variables or not.
+///
+/// SAFETY: cf is live; `arg` points into cf->args.
+unsafe fn complex_arg(
+    cf: *mut ngx_conf_t,
+    arg: *mut ngx_str_t,
+) -> Result<*mut ngx_http_complex_value_t, Box<dyn fmt::Display>> {
+    // SAFETY: forwarded.
+    match unsafe { value_arg(cf, arg, |_| Ok(0)) }? {
+        Value::Complex(cv) => Ok(cv),
+        Value::Static(_) => {
+            // No variables: compile anyway, nginx's complex values handle constants.
+            // SAFETY: as in value_arg.
+            let cv = unsafe { ngx_pcalloc((*cf).pool, size_of::<ngx_http_complex_value_t>()) }
+                as *mut ngx_http_complex_value_t;
+            if cv.is_null() {
+                return Err(Box::new("out of memory"));
+            }
+            // SAFETY: a zeroed ngx_http_compile_complex_value_t is its initial state.
+            let mut ccv: ngx_http_compile_complex_value_t = unsafe { core::mem::zeroed() };
+            ccv.cf = cf;
+            ccv.value = arg;
+            ccv.complex_value = cv;
+            // SAFETY: ccv is fully initialised.
+            if unsafe { ngx_http_compile_complex_value(&mut ccv) } != NGX_OK as isize {
+                return Err(Box::new("cannot compile value"));
+            }
+            Ok(cv)
+        }
+    }
+}
+
+macro_rules! s3_directive {
+    ($name:ident, $field:ident, |$arg:ident| $parse:expr) => {
+        unsafe extern "C" fn $name(
+            cf: *mut ngx_conf_t,
+            cmd: *mut ngx_command_t,
+            conf: *mut c_void,
+        ) -> *mut c_char {
+            // SAFETY: conf is our LocConf; args come from nginx's parser.
+            let conf = unsafe { &mut *(conf as *mut LocConf) };
+            if conf.$field.is_some() {
+                return conf_error(cf, cmd, "is duplicate");
+            }
+            let args = unsafe { args(cf) };
+            let $arg = String::from_utf8_lossy(args[0].as_bytes()).into_owned();
+            match $parse {
+                Ok(v) => {
+                    conf.$field = Some(v);
+                    NGX_CONF_OK
+                }
+                Err(e) => conf_error(cf, cmd, e),
+            }
+        }
+    };
+}
+
+s3_directive!(cmd_s3_endpoint, s3_endpoint, |a| Endpoint::parse(&a));
+s3_directive!(cmd_s3_addressing, s3_addressing, |a| Addressing::parse(&a));
+s3_directive!(cmd_s3_region, s3_region, |a| s3::validate_region(&a).map(|_| a));
+s3_directive!(cmd_s3_bucket, s3_bucket, |a| {
+    // The name alone is checked here; with the endpoint at merge time.
+    let any = Endpoint::parse("http://localhost").expect("static endpoint");
+    Bucket::new(any, &a, Addressing::Path).map(|_| a)
+});
+
+/// `image_resize_rs_s3_key $key;`
+unsafe extern "C" fn cmd_s3_key(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: conf is our LocConf; args come from nginx's parser.
+    let conf = unsafe { &mut *(conf as *mut LocConf) };
+    if conf.s3_key.is_some() {
+        return conf_error(cf, cmd, "is duplicate");
+    }
+    let args = unsafe { args(cf) };
+    match unsafe { complex_arg(cf, &mut args[0]) } {
+        Ok(cv) => {
+            conf.s3_key = Some(cv);
+            NGX_CONF_OK
+        }
+        Err(e) => conf_error(cf, cmd, e),
+    }
+}
+
+/// `image_resize_rs_s3_credentials env | <access_key_id> <secret_access_key> [<session_token>];`
+unsafe extern "C" fn cmd_s3_credentials(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: conf is our LocConf; args come from nginx's parser.
+    let conf = unsafe { &mut *(conf as *mut LocConf) };
+    if conf.s3_credentials.is_some() {
+        return conf_error(cf, cmd, "is duplicate");
+    }
+    let args = unsafe { args(cf) };
+    let result = (|| -> Result<CredentialSource, Box<dyn fmt::Display>> {
+        let raw: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        if raw == [b"env".as_slice()] {
+            return Credentials::from_env(|k| std::env::var(k).ok())
+                .map(CredentialSource::Static)
+                .map_err(|e| Box::new(e) as _);
+        }
+        if raw.len() < 2 {
+            return Err(Box::new("takes \"env\" or an access key id, a secret and an optional session token"));
+        }
+        if raw.iter().any(|a| value::has_variables(a)) {
+            let id = unsafe { complex_arg(cf, &mut args[0])? };
+            let secret = unsafe { complex_arg(cf, &mut args[1])? };
+            let token = if args.len() > 2 {
+                Some(unsafe { complex_arg(cf, &mut args[2])? })
+            } else {
+                None
+            };
+            return Ok(CredentialSource::Variables(id, secret, token));
+        }
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        Credentials::new(text(raw[0]), text(raw[1]), raw.get(2).map(|t| text(t)).filter(|t| !t.is_empty()))
+            .map(CredentialSource::Static)
+            .map_err(|e| Box::new(e) as _)
+    })();
+    match result {
+        Ok(c) => {
+            conf.s3_credentials = Some(c);
+            NGX_CONF_OK
+        }
+        Err(e) => conf_error(cf, cmd, e),
+    }
+}
+
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
 const fn command(
@@ -303,7 +524,7 @@ const fn command(
     }
 }
 
-pub(crate) static mut COMMANDS: [ngx_command_t; 10] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 15] = [
     command(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -352,6 +573,41 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 10] = [
         cmd_max_pixels,
         0,
     ),
-    ngx_command_t::empty(),
+    command(
+        ngx_string!("image_resize_rs_s3_bucket"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        cmd_s3_bucket,
+        0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_s3_endpoint"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        cmd_s3_endpoint,
+        0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_s3_region"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        cmd_s3_region,
+        0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_s3_addressing"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        cmd_s3_addressing,
+        0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_s3_key"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        cmd_s3_key,
+        0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_s3_credentials"),
+        ANY_LEVEL | NGX_CONF_TAKE123,
+        cmd_s3_credentials,
+        0,
+    ),
     ngx_command_t::empty(),
 ];

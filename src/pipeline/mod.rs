@@ -143,7 +143,15 @@ pub fn process(data: &[u8], job: &Job) -> Result<Outcome, Error> {
     let hdr = read_header(ty, data);
     let force = hdr.is_some_and(|h| h.force);
     if let Some(h) = hdr {
-        check_pixels(h.width, h.height, job.max_pixels)?;
+        // image_filter reads only 16 bits of PNG dimensions; the limit uses all 32.
+        let (lw, lh) = match (ty, data.get(16..24)) {
+            (ImageType::Png, Some(d)) => (
+                u32::from_be_bytes([d[0], d[1], d[2], d[3]]),
+                u32::from_be_bytes([d[4], d[5], d[6], d[7]]),
+            ),
+            _ => (h.width, h.height),
+        };
+        check_pixels(lw, lh, job.max_pixels)?;
         if as_is(job, h.width, h.height, force) {
             return Ok(Outcome::AsIs);
         }

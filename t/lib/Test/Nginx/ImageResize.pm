@@ -10,6 +10,7 @@ use base qw/ Exporter /;
 our @EXPORT = qw/ irs_tool make_image image_info response_body response_header
     response_status error_log_lines dribble_daemon /;
 
+use File::Temp ();
 use IO::Socket::INET;
 use Time::HiRes qw/ sleep /;
 
@@ -37,11 +38,14 @@ sub make_image {
 	return scalar <$fh>;
 }
 
-# image_info($bytes, $t): ($type, $width, $height, $flags) of decoded bytes.
+# image_info($bytes): ($type, $width, $height, $flags) of decoded bytes.
+my $probe_dir;
 sub image_info {
-	my ($bytes, $t) = @_;
+	my ($bytes) = @_;
 	return ('none', 0, 0, '') unless defined $bytes && length $bytes;
-	my $path = $t->testdir() . '/.probe';
+	$probe_dir //= File::Temp::tempdir('irs-probe-XXXXXX', TMPDIR => 1,
+		CLEANUP => 1);
+	my $path = "$probe_dir/probe";
 	open my $fh, '>:raw', $path or die "$path: $!";
 	print $fh $bytes;
 	close $fh;
