@@ -64,3 +64,15 @@ vendored_nginx_binary() {
     local profile=${1:-release}
     ls -t "$ROOT"/target/"$profile"/build/nginx-sys-*/out/objs/nginx 2>/dev/null | head -1
 }
+
+# install_s3s_fs: the S3 server the suite and scripts/run use (verifies
+# SigV4). Built once into .state/tools with cargo; prints its path.
+install_s3s_fs() {
+    local bin=$STATE/tools/bin/s3s-fs
+    if [ ! -x "$bin" ]; then
+        log "installing s3s-fs 0.14.1 (cargo install, once)"
+        cargo install s3s-fs --version 0.14.1 --features binary --locked \
+            --root "$STATE/tools" >&2
+    fi
+    echo "$bin"
+}
