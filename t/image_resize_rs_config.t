@@ -47,10 +47,27 @@ my %bad = (
 		qr/invalid value "maybe" in "image_resize_rs_transparency"/,
 	'image_resize_rs_jpeg_quality 50; image_resize_rs_jpeg_quality 60;' =>
 		qr/"image_resize_rs_jpeg_quality" directive is duplicate/,
+	'image_resize_rs_s3_endpoint ftp://example.com;' =>
+		qr/"image_resize_rs_s3_endpoint" directive invalid endpoint/,
+	'image_resize_rs_s3_bucket Bad_Name;' =>
+		qr/"image_resize_rs_s3_bucket" directive invalid bucket name/,
+	'image_resize_rs_s3_addressing sideways;' =>
+		qr/"image_resize_rs_s3_addressing" directive invalid addressing/,
+	'image_resize_rs_s3_region "EU WEST";' =>
+		qr/"image_resize_rs_s3_region" directive invalid region/,
+	'image_resize_rs_s3_credentials AKID;' =>
+		qr/"image_resize_rs_s3_credentials" directive takes "env" or/,
+	'image_resize_rs_s3_bucket photos;' =>
+		qr/"image_resize_rs_s3_bucket" directive needs credentials: .*AWS_ACCESS_KEY_ID is not set/,
+	'image_resize_rs_s3_bucket 1.2.3.4; image_resize_rs_s3_credentials a b;' =>
+		qr/"image_resize_rs_s3_bucket" directive invalid bucket name/,
 );
 
+# credentials must not come from the caller's environment here
+delete @ENV{qw/ AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN /};
+
 $t->write_file_expand('nginx.conf', conf('image_resize_rs resize 10 10;'));
-$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 2);
+$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 3);
 
 ###############################################################################
 
@@ -102,5 +119,12 @@ is($rc, 0, 'valid configuration accepted');
 
 ($rc, $out) = check($t, 'image_resize_rs_buffer 2m; image_resize_rs size;');
 is($rc, 0, 'size with buffer accepted');
+
+{
+	local $ENV{AWS_ACCESS_KEY_ID} = 'AKIDENV';
+	local $ENV{AWS_SECRET_ACCESS_KEY} = 'from-the-environment';
+	($rc, $out) = check($t, 'image_resize_rs_s3_bucket photos;');
+	is($rc, 0, 'credentials from the environment');
+}
 
 ###############################################################################
