@@ -76,3 +76,16 @@ install_s3s_fs() {
     fi
     echo "$bin"
 }
+
+# install_moto: moto's S3 server (checks session tokens once IAM auth is on),
+# in a virtualenv under .state/tools/moto; prints its bin directory, or
+# nothing when PyPI or venv are unavailable (the token test then skips).
+install_moto() {
+    local venv=$STATE/tools/moto
+    if [ ! -x "$venv/bin/moto_server" ]; then
+        log "installing moto[server] 5.2.5 (pip, once)"
+        { python3 -m venv "$venv" && "$venv/bin/pip" install -q 'moto[server]==5.2.5'; } >&2 \
+            || { log "warning: moto not installed; the session-token test will skip"; return 0; }
+    fi
+    echo "$venv/bin"
+}

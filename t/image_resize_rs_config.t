@@ -57,7 +57,7 @@ my %bad = (
 		qr/"image_resize_rs_s3_region" directive invalid region/,
 	'image_resize_rs_s3_credentials AKID;' =>
 		qr/"image_resize_rs_s3_credentials" directive takes "env" or/,
-	'image_resize_rs_s3_bucket photos;' =>
+	'image_resize_rs_s3_bucket photos; image_resize_rs_s3_key $uri;' =>
 		qr/"image_resize_rs_s3_bucket" directive needs credentials: .*AWS_ACCESS_KEY_ID is not set/,
 	'image_resize_rs_s3_bucket 1.2.3.4; image_resize_rs_s3_credentials a b;' =>
 		qr/"image_resize_rs_s3_bucket" directive invalid bucket name/,
@@ -123,7 +123,8 @@ is($rc, 0, 'size with buffer accepted');
 {
 	local $ENV{AWS_ACCESS_KEY_ID} = 'AKIDENV';
 	local $ENV{AWS_SECRET_ACCESS_KEY} = 'from-the-environment';
-	($rc, $out) = check($t, 'image_resize_rs_s3_bucket photos;');
+	($rc, $out) = check($t,
+		'image_resize_rs_s3_bucket photos; image_resize_rs_s3_key $uri;');
 	is($rc, 0, 'credentials from the environment');
 }
 

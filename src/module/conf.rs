@@ -183,7 +183,9 @@ impl LocConf {
             Bucket::new(endpoint, name, addressing)
                 .map_err(|e| format!("\"image_resize_rs_s3_bucket\" directive {e}"))?,
         );
-        if self.s3_credentials.is_none() {
+        // Credentials are needed where a key is signed: usually a location,
+        // while the bucket may be set for the whole http block.
+        if self.s3_credentials.is_none() && self.s3_key.is_some() {
             // Read once, in the master, while the configuration loads: nginx
             // clears the workers' environment.
             let creds = Credentials::from_env(|k| std::env::var(k).ok()).map_err(|e| {
