@@ -6,6 +6,8 @@
 //! irs-tool info <file>          -> "<type> <width> <height> <flags>"
 //! irs-tool corner <file> <x> <y> -> "R G B A"
 //! irs-tool ssim <a> <b>         -> SSIM on luma, 4 decimals
+//! irs-tool reference <in> <W> <H> <out.png>
+//!                               -> full-size decode + Lanczos3 to exactly WxH (PNG)
 //! ```
 
 use std::process::ExitCode;
@@ -17,7 +19,8 @@ const USAGE: &str = "usage:
   irs-tool gen <jpeg|png|gif|webp|png-indexed-trns|jpeg-progressive|jpeg-exif> <W> <H> <out-file>
   irs-tool info <file>
   irs-tool corner <file> <x> <y>
-  irs-tool ssim <a> <b>";
+  irs-tool ssim <a> <b>
+  irs-tool reference <in> <W> <H> <out.png>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
         ["info", file] => cmd_info(file),
         ["corner", file, x, y] => cmd_corner(file, x, y),
         ["ssim", a, b] => cmd_ssim(a, b),
+        ["reference", input, w, h, out] => cmd_reference(input, w, h, out),
         _ => Err(USAGE.to_string()),
     };
     match r {
@@ -200,4 +204,21 @@ fn cmd_ssim(fa: &str, fb: &str) -> Result<String, String> {
         a.height() as usize,
     );
     Ok(format!("{v:.4}"))
+}
+
+/// The quality yardstick for the benchmarks: decode at full size with the
+/// image crate (no DCT scaling), resize with a full-precision Lanczos3 to
+/// exactly `w`x`h`, write PNG (lossless).
+fn cmd_reference(input: &str, w: &str, h: &str, out: &str) -> Result<String, String> {
+    let (_, img) = load(input)?;
+    let (w, h) = (parse_u32(w, "width")?, parse_u32(h, "height")?);
+    if w == 0 || h == 0 {
+        return Err("width and height must be > 0".into());
+    }
+    let resized =
+        image::imageops::resize(&img.to_rgb8(), w, h, image::imageops::FilterType::Lanczos3);
+    resized
+        .save_with_format(out, image::ImageFormat::Png)
+        .map_err(|e| format!("{out}: {e}"))?;
+    Ok(String::new())
 }
