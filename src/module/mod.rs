@@ -7,7 +7,9 @@ mod filter;
 mod log;
 mod s3vars;
 
-use core::ffi::{c_char, c_void};
+#[cfg(feature = "export-modules")]
+use core::ffi::c_char;
+use core::ffi::c_void;
 use core::ptr;
 
 use ngx::core::Status;

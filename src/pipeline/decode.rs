@@ -114,6 +114,11 @@ fn decode_turbo(data: &[u8], target: TargetFn<'_>) -> Result<Option<Decoded>, Er
     let Some(len) = pitch.checked_mul(scaled.height) else {
         return Ok(None);
     };
+    // At 1/8 scale libjpeg's IDCT uses the DC coefficient only. In a
+    // progressive JPEG the DC scans are 7–16% of the bytes: drop the AC scans
+    // and skip most of the entropy decoding, for the same pixels.
+    let dc_only = if den == 8 { progressive_dc_only(data) } else { None };
+    let data = dc_only.as_deref().unwrap_or(data);
     let mut img = Image {
         pixels: vec![0u8; len],
         width: scaled.width,
@@ -145,6 +150,120 @@ fn decode_turbo(data: &[u8], target: TargetFn<'_>) -> Result<Option<Decoded>, Er
                 Ok(None)
             }
         }
+    }
+}
+
+/// A progressive JPEG rewritten for a 1/8-scale decode: every marker segment
+/// and every DC scan kept, the AC scans of full-resolution components
+/// (luma, in 4:2:0) dropped — at 1/8 their IDCT is 1×1 and reads only DC.
+/// Subsampled components keep their AC scans: libjpeg gives them a larger
+/// IDCT instead of upsampling.
+///
+/// libjpeg would treat the missing AC bits as an unfinished progressive
+/// image and smooth its blocks (DC included); a zero in the luma
+/// quantisation table's first AC entry — unused by a 1×1 IDCT — is its
+/// documented signal not to. The result matches a full decode at 1/8.
+///
+/// `None` when the input is not a well-formed progressive JPEG, or luma and
+/// chroma share a quantisation table (the caller then decodes it as is).
+pub fn progressive_dc_only(data: &[u8]) -> Option<Vec<u8>> {
+    let segs = jpeg_segments(data)?;
+    // SOF2: Nf components of (id, Hi<<4|Vi, Tq).
+    let &(_, sof, _) = segs.iter().find(|s| s.0 == 0xc2)?;
+    if segs.iter().any(|s| matches!(s.0, 0xc0 | 0xc1 | 0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf)) {
+        return None;
+    }
+    let nf = usize::from(*data.get(sof + 9)?);
+    let comps = data.get(sof + 10..sof + 10 + 3 * nf)?;
+    let max_h = comps.chunks(3).map(|c| c[1] >> 4).max()?;
+    let max_v = comps.chunks(3).map(|c| c[1] & 0x0f).max()?;
+    let is_full = |c: &[u8]| c[1] >> 4 == max_h && c[1] & 0x0f == max_v;
+    let full_ids: Vec<u8> = comps.chunks(3).filter(|c| is_full(c)).map(|c| c[0]).collect();
+    let full_tq: Vec<u8> = comps.chunks(3).filter(|c| is_full(c)).map(|c| c[2]).collect();
+    if comps.chunks(3).any(|c| !is_full(c) && full_tq.contains(&c[2])) {
+        return None;
+    }
+
+    let mut out = Vec::with_capacity(data.len() / 4);
+    out.extend_from_slice(&data[..2]);
+    for &(marker, start, end) in &segs {
+        let seg = &data[start..end];
+        match marker {
+            0xda => {
+                // SOS: Ns, Ns × (Cs, Td/Ta), Ss, ... AC scans have one component.
+                let ns = usize::from(*seg.get(4)?);
+                let ss = *seg.get(5 + 2 * ns)?;
+                if ss > 0 && ns == 1 && full_ids.contains(seg.get(5)?) {
+                    continue;
+                }
+                out.extend_from_slice(seg);
+            }
+            0xdb => {
+                // DQT: tables of Pq/Tq then 64 entries (1 or 2 bytes), zigzag order.
+                let at = out.len();
+                out.extend_from_slice(seg);
+                let mut k = 4;
+                while k < seg.len() {
+                    let (pq, tq) = (seg[k] >> 4, seg[k] & 0x0f);
+                    let size = if pq == 0 { 1 } else { 2 };
+                    if k + 1 + 64 * size > seg.len() {
+                        return None;
+                    }
+                    if full_tq.contains(&tq) {
+                        // entry 1 in zigzag order is Q01
+                        for b in &mut out[at + k + 1 + size..at + k + 1 + 2 * size] {
+                            *b = 0;
+                        }
+                    }
+                    k += 1 + 64 * size;
+                }
+            }
+            _ => out.extend_from_slice(seg),
+        }
+    }
+    out.extend_from_slice(&[0xff, 0xd9]);
+    Some(out)
+}
+
+/// (marker, start, end) of each segment after SOI up to EOI; a scan's end
+/// includes its entropy-coded data. `None` for malformed or truncated input.
+fn jpeg_segments(data: &[u8]) -> Option<Vec<(u8, usize, usize)>> {
+    if data.get(..2)? != [0xff, 0xd8] {
+        return None;
+    }
+    let mut segs = Vec::new();
+    let mut i = 2;
+    loop {
+        if *data.get(i)? != 0xff {
+            return None;
+        }
+        while *data.get(i + 1)? == 0xff {
+            i += 1; // fill bytes
+        }
+        let marker = data[i + 1];
+        match marker {
+            0xd9 => return Some(segs),
+            0x01 | 0xd0..=0xd7 => return None,
+            _ => {}
+        }
+        let len = usize::from(u16::from_be_bytes([*data.get(i + 2)?, *data.get(i + 3)?]));
+        let mut end = i + 2 + len;
+        if len < 2 || end > data.len() {
+            return None;
+        }
+        if marker == 0xda {
+            // Entropy data runs to the next marker that is neither a stuffed
+            // 0xff00 nor a restart marker.
+            loop {
+                let (a, b) = (*data.get(end)?, *data.get(end + 1)?);
+                if a == 0xff && b != 0x00 && !(0xd0..=0xd7).contains(&b) {
+                    break;
+                }
+                end += 1;
+            }
+        }
+        segs.push((marker, i, end));
+        i = end;
     }
 }
 

@@ -496,3 +496,40 @@ fn error_messages_read_well() {
     };
     assert_eq!(e.to_string(), "corrupt or truncated png: x");
 }
+
+#[test]
+fn progressive_dc_only_decodes_the_same_at_one_eighth() {
+    use super::decode::progressive_dc_only;
+    use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
+    let src = super::gen::generate(super::gen::Kind::parse("jpeg-progressive").unwrap(), 640, 480)
+        .unwrap();
+    let dc = progressive_dc_only(&src).expect("progressive input");
+    assert!(dc.len() < src.len(), "{} of {}", dc.len(), src.len());
+    let decode = |data: &[u8]| {
+        let mut d = Decompressor::new().unwrap();
+        d.set_scaling_factor(ScalingFactor::new(1, 8)).unwrap();
+        let h = d.read_header(data).unwrap().scaled(ScalingFactor::new(1, 8));
+        let mut img = Image {
+            pixels: vec![0u8; h.width * h.height * 3],
+            width: h.width,
+            pitch: h.width * 3,
+            height: h.height,
+            format: PixelFormat::RGB,
+        };
+        d.decompress(data, img.as_deref_mut()).unwrap();
+        img.pixels
+    };
+    let (a, b) = (decode(&src), decode(&dc));
+    assert_eq!(a.len(), b.len());
+    // libjpeg's progressive block smoothing sees the missing luma AC bits:
+    // a rounding-level difference, nothing visible.
+    let max = a.iter().zip(&b).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
+    let mean = a.iter().zip(&b).map(|(x, y)| f64::from(x.abs_diff(*y))).sum::<f64>() / a.len() as f64;
+    eprintln!("dc-only vs full at 1/8: max {max}, mean {mean}");
+    assert!(max <= 4 && mean < 0.5, "max pixel difference {max}, mean {mean}");
+    // Baseline, truncated and non-JPEG input are left alone.
+    let base = super::gen::generate(super::gen::Kind::parse("jpeg").unwrap(), 64, 48).unwrap();
+    assert!(progressive_dc_only(&base).is_none());
+    assert!(progressive_dc_only(&src[..src.len() / 2]).is_none());
+    assert!(progressive_dc_only(b"not a jpeg").is_none());
+}
