@@ -139,47 +139,53 @@ fn luma(img: &image::DynamicImage) -> Vec<f64> {
 }
 
 /// Mean SSIM over 8x8 windows (stride 4), standard constants, on BT.601 luma.
+/// Mean SSIM (Wang, Bovik, Sheikh, Simoncelli 2004) on luma: 11×11 Gaussian
+/// window, σ = 1.5, K1 = 0.01, K2 = 0.03, L = 255, over every position where
+/// the window fits (the reference implementation's "valid" region).
 fn ssim(a: &[f64], b: &[f64], w: usize, h: usize) -> f64 {
     const C1: f64 = (0.01 * 255.0) * (0.01 * 255.0);
     const C2: f64 = (0.03 * 255.0) * (0.03 * 255.0);
-    let win_w = w.min(8);
-    let win_h = h.min(8);
-    let step = 4;
-    let (mut total, mut n) = (0.0, 0usize);
-    let mut y0 = 0;
-    loop {
-        let mut x0 = 0;
-        loop {
-            let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
-            for y in y0..y0 + win_h {
-                for x in x0..x0 + win_w {
-                    let (va, vb) = (a[y * w + x], b[y * w + x]);
-                    sa += va;
-                    sb += vb;
-                    saa += va * va;
-                    sbb += vb * vb;
-                    sab += va * vb;
-                }
-            }
-            let cnt = (win_w * win_h) as f64;
-            let (ma, mb) = (sa / cnt, sb / cnt);
-            let va = (saa / cnt - ma * ma).max(0.0);
-            let vb = (sbb / cnt - mb * mb).max(0.0);
-            let cov = sab / cnt - ma * mb;
-            total += ((2.0 * ma * mb + C1) * (2.0 * cov + C2))
-                / ((ma * ma + mb * mb + C1) * (va + vb + C2));
-            n += 1;
-            if x0 + win_w >= w {
-                break;
-            }
-            x0 = (x0 + step).min(w - win_w);
-        }
-        if y0 + win_h >= h {
-            break;
-        }
-        y0 = (y0 + step).min(h - win_h);
+    const R: usize = 5;
+    if w < 2 * R + 1 || h < 2 * R + 1 {
+        return if a == b { 1.0 } else { 0.0 };
     }
-    total / n as f64
+    let g: Vec<f64> = (0..=2 * R)
+        .map(|i| (-((i as f64 - R as f64).powi(2)) / (2.0 * 1.5 * 1.5)).exp())
+        .collect();
+    let sum: f64 = g.iter().sum();
+    let g: Vec<f64> = g.iter().map(|v| v / sum).collect();
+    // separable "valid" Gaussian filter: (w - 2R) × (h - 2R)
+    let (ow, oh) = (w - 2 * R, h - 2 * R);
+    let blur = |src: &dyn Fn(usize) -> f64| -> Vec<f64> {
+        let mut tmp = vec![0.0; ow * h];
+        for y in 0..h {
+            for x in 0..ow {
+                tmp[y * ow + x] = (0..=2 * R).map(|k| g[k] * src(y * w + x + k)).sum();
+            }
+        }
+        let mut out = vec![0.0; ow * oh];
+        for y in 0..oh {
+            for x in 0..ow {
+                out[y * ow + x] = (0..=2 * R).map(|k| g[k] * tmp[(y + k) * ow + x]).sum();
+            }
+        }
+        out
+    };
+    let ma = blur(&|i| a[i]);
+    let mb = blur(&|i| b[i]);
+    let saa = blur(&|i| a[i] * a[i]);
+    let sbb = blur(&|i| b[i] * b[i]);
+    let sab = blur(&|i| a[i] * b[i]);
+    let mut total = 0.0;
+    for i in 0..ow * oh {
+        let (mu_a, mu_b) = (ma[i], mb[i]);
+        let va = saa[i] - mu_a * mu_a;
+        let vb = sbb[i] - mu_b * mu_b;
+        let cov = sab[i] - mu_a * mu_b;
+        total += ((2.0 * mu_a * mu_b + C1) * (2.0 * cov + C2))
+            / ((mu_a * mu_a + mu_b * mu_b + C1) * (va + vb + C2));
+    }
+    total / (ow * oh) as f64
 }
 
 fn cmd_ssim(fa: &str, fb: &str) -> Result<String, String> {
