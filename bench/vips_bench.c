@@ -59,7 +59,7 @@ static size_t one(const void *buf, size_t len, void **obuf, int *w, int *h)
     size_t olen = 0;
     if (vips_thumbnail_buffer((void *) buf, len, &out, TW, "height", TH, NULL))
         vips_error_exit("thumbnail");
-    if (vips_jpegsave_buffer(out, obuf, &olen, "Q", 75, "interlace", TRUE, NULL))
+    if (vips_jpegsave_buffer(out, obuf, &olen, "Q", 75, "interlace", TRUE, "strip", TRUE, NULL))
         vips_error_exit("jpegsave");
     if (w) *w = vips_image_get_width(out);
     if (h) *h = vips_image_get_height(out);

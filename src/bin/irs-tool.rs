@@ -20,7 +20,8 @@ const USAGE: &str = "usage:
   irs-tool info <file>
   irs-tool corner <file> <x> <y>
   irs-tool ssim <a> <b>
-  irs-tool reference <in> <W> <H> <out.png>";
+  irs-tool reference <in> <W> <H> <out.png>
+  irs-tool resize <in> <W> <H> <out.png>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         ["corner", file, x, y] => cmd_corner(file, x, y),
         ["ssim", a, b] => cmd_ssim(a, b),
         ["reference", input, w, h, out] => cmd_reference(input, w, h, out),
+        ["resize", input, w, h, out] => cmd_resize(input, w, h, out),
         _ => Err(USAGE.to_string()),
     };
     match r {
@@ -215,6 +217,31 @@ fn cmd_ssim(fa: &str, fb: &str) -> Result<String, String> {
 /// The quality yardstick for the benchmarks: decode at full size with the
 /// image crate (no DCT scaling), resize with a full-precision Lanczos3 to
 /// exactly `w`x`h`, write PNG (lossless).
+/// image_resize_rs's own pipeline (`resize W H`: shrink-on-load, Lanczos3),
+/// written losslessly as PNG: what the resizer does before the output codec.
+fn cmd_resize(input: &str, w: &str, h: &str, out: &str) -> Result<String, String> {
+    use image_resize_rs::pipeline::{process_lossless, Job, Operation, Outcome};
+    let data = std::fs::read(input).map_err(|e| format!("{input}: {e}"))?;
+    let job = Job {
+        op: Operation::Resize,
+        max_width: u64::from(parse_u32(w, "width")?),
+        max_height: u64::from(parse_u32(h, "height")?),
+        angle: 0,
+        jpeg_quality: 75,
+        webp_quality: 80,
+        sharpen: 0,
+        transparency: true,
+        interlace: false,
+        max_pixels: u64::MAX,
+    };
+    let bytes = match process_lossless(&data, &job).map_err(|e| e.to_string())? {
+        Outcome::Encoded { bytes, .. } => bytes,
+        Outcome::AsIs => data,
+    };
+    std::fs::write(out, bytes).map_err(|e| format!("{out}: {e}"))?;
+    Ok(String::new())
+}
+
 fn cmd_reference(input: &str, w: &str, h: &str, out: &str) -> Result<String, String> {
     let (_, img) = load(input)?;
     let (w, h) = (parse_u32(w, "width")?, parse_u32(h, "height")?);

@@ -139,6 +139,16 @@ fn rotation(angle: u32) -> u32 {
 
 /// ngx_http_image_process + ngx_http_image_resize.
 pub fn process(data: &[u8], job: &Job) -> Result<Outcome, Error> {
+    process_as(data, job, None)
+}
+
+/// [`process`], but the result is written as PNG whatever the input: the
+/// pipeline's pixels without the output codec's loss (fidelity benchmarks).
+pub fn process_lossless(data: &[u8], job: &Job) -> Result<Outcome, Error> {
+    process_as(data, job, Some(ImageType::Png))
+}
+
+fn process_as(data: &[u8], job: &Job, out_ty: Option<ImageType>) -> Result<Outcome, Error> {
     let ty = sniff(data).ok_or(Error::NotAnImage)?;
     let hdr = read_header(ty, data);
     let force = hdr.is_some_and(|h| h.force);
@@ -206,6 +216,7 @@ pub fn process(data: &[u8], job: &Job) -> Result<Outcome, Error> {
         webp_quality: job.webp_quality.min(100),
         interlace: job.interlace,
     };
+    let ty = out_ty.unwrap_or(ty);
     let bytes = encode::encode(ty, &img, &opts)?;
     Ok(Outcome::Encoded {
         ty,
