@@ -91,10 +91,21 @@ fn decode_turbo(data: &[u8], target: TargetFn<'_>) -> Result<Option<Decoded>, Er
     };
     // Pixel limit (and target) from the decoder's own view of the size.
     let (tw, th) = target(sx, sy)?;
+    // Leave at least a factor of two for the Lanczos step, as libvips does:
+    // a DCT block shrink straight to the target aliases. The exception is a
+    // progressive JPEG that can be decoded at 1/8 from its DC scans alone
+    // (below): that skips most of the entropy decoding, which dominates.
+    let dc_only = if !hdr.is_lossless && pick_scale(sx, sy, tw, th) == 8 {
+        progressive_dc_only(data)
+    } else {
+        None
+    };
     let den = if hdr.is_lossless {
         1
+    } else if dc_only.is_some() {
+        8
     } else {
-        pick_scale(sx, sy, tw, th)
+        pick_scale(sx, sy, tw.saturating_mul(2), th.saturating_mul(2))
     };
     let factor = ScalingFactor::new(1, den);
     if dec.set_scaling_factor(factor).is_err() {
@@ -117,7 +128,6 @@ fn decode_turbo(data: &[u8], target: TargetFn<'_>) -> Result<Option<Decoded>, Er
     // At 1/8 scale libjpeg's IDCT uses the DC coefficient only. In a
     // progressive JPEG the DC scans are 7–16% of the bytes: drop the AC scans
     // and skip most of the entropy decoding, for the same pixels.
-    let dc_only = if den == 8 { progressive_dc_only(data) } else { None };
     let data = dc_only.as_deref().unwrap_or(data);
     let mut img = Image {
         pixels: vec![0u8; len],
