@@ -6,7 +6,11 @@ fn main() {
     for var in ["NGINX_SOURCE_DIR", "NGINX_BUILD_DIR"] {
         println!("cargo::rerun-if-env-changed={var}");
     }
-    emit_cfg("ngx_feature", "DEP_NGINX_FEATURES", "DEP_NGINX_FEATURES_CHECK");
+    emit_cfg(
+        "ngx_feature",
+        "DEP_NGINX_FEATURES",
+        "DEP_NGINX_FEATURES_CHECK",
+    );
     emit_cfg("ngx_os", "DEP_NGINX_OS", "DEP_NGINX_OS_CHECK");
 }
 
@@ -21,7 +25,10 @@ fn emit_cfg(name: &str, values_var: &str, check_var: &str) {
     if known.is_empty() {
         println!("cargo::rustc-check-cfg=cfg({name}, values(any()))");
     } else {
-        println!("cargo::rustc-check-cfg=cfg({name}, values({}))", known.join(","));
+        println!(
+            "cargo::rustc-check-cfg=cfg({name}, values({}))",
+            known.join(",")
+        );
     }
     if let Ok(values) = std::env::var(values_var) {
         for v in values.split(',').filter(|s| !s.is_empty()) {

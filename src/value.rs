@@ -43,8 +43,7 @@ pub fn parse_decimal(s: &[u8]) -> Option<u64> {
         return None;
     }
     s.iter().try_fold(0u64, |acc, &c| {
-        c.is_ascii_digit()
-            .then(|| acc * 10 + u64::from(c - b'0'))
+        c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0'))
     })
 }
 

@@ -138,8 +138,14 @@ impl LocConf {
             self.angle = prev.angle;
         }
         // 75 is libjpeg's default quality, 80 libwebp's.
-        self.jpeg_quality = self.jpeg_quality.or(prev.jpeg_quality).or(Some(Value::Static(75)));
-        self.webp_quality = self.webp_quality.or(prev.webp_quality).or(Some(Value::Static(80)));
+        self.jpeg_quality = self
+            .jpeg_quality
+            .or(prev.jpeg_quality)
+            .or(Some(Value::Static(75)));
+        self.webp_quality = self
+            .webp_quality
+            .or(prev.webp_quality)
+            .or(Some(Value::Static(80)));
         self.sharpen = self.sharpen.or(prev.sharpen).or(Some(Value::Static(0)));
         merge_flag(&mut self.transparency, prev.transparency, 1);
         merge_flag(&mut self.interlace, prev.interlace, 0);
@@ -150,7 +156,10 @@ impl LocConf {
                 prev.buffer_size
             };
         }
-        self.max_pixels = self.max_pixels.or(prev.max_pixels).or(Some(DEFAULT_MAX_PIXELS));
+        self.max_pixels = self
+            .max_pixels
+            .or(prev.max_pixels)
+            .or(Some(DEFAULT_MAX_PIXELS));
         self.merge_s3(prev)
     }
 
@@ -172,7 +181,10 @@ impl LocConf {
         let Some(name) = self.s3_bucket.as_deref() else {
             return Ok(());
         };
-        let region = self.s3_region.get_or_insert_with(|| "us-east-1".into()).clone();
+        let region = self
+            .s3_region
+            .get_or_insert_with(|| "us-east-1".into())
+            .clone();
         let endpoint = match &self.s3_endpoint {
             Some(e) => e.clone(),
             None => Endpoint::parse(&format!("https://s3.{region}.amazonaws.com"))
@@ -203,7 +215,11 @@ impl LocConf {
 
 fn merge_flag(v: &mut ngx_flag_t, prev: ngx_flag_t, default: ngx_flag_t) {
     if *v == NGX_CONF_UNSET {
-        *v = if prev == NGX_CONF_UNSET { default } else { prev };
+        *v = if prev == NGX_CONF_UNSET {
+            default
+        } else {
+            prev
+        };
     }
 }
 
@@ -225,7 +241,11 @@ pub(crate) unsafe extern "C" fn merge_loc_conf(
 
 /// The one exit for configuration errors:
 /// `"image_resize_rs" directive invalid parameter "x" in /etc/nginx/nginx.conf:12`.
-fn conf_error(cf: *mut ngx_conf_t, cmd: *const ngx_command_t, err: impl fmt::Display) -> *mut c_char {
+fn conf_error(
+    cf: *mut ngx_conf_t,
+    cmd: *const ngx_command_t,
+    err: impl fmt::Display,
+) -> *mut c_char {
     // SAFETY: cmd is the command table entry nginx is executing.
     let name = unsafe { (*cmd).name.as_bytes() };
     ngx::ngx_conf_log_error!(
@@ -258,7 +278,9 @@ unsafe fn value_arg(
     // SAFETY: arg is valid for the duration of the handler.
     let bytes = unsafe { (*arg).as_bytes() };
     if !value::has_variables(bytes) {
-        return check(bytes).map(Value::Static).map_err(|e| Box::new(e) as _);
+        return check(bytes)
+            .map(Value::Static)
+            .map_err(|e| Box::new(e) as _);
     }
     // SAFETY: pool allocation, zeroed as ngx_pcalloc does.
     let cv = unsafe { ngx_pcalloc((*cf).pool, size_of::<ngx_http_complex_value_t>()) }
@@ -434,7 +456,8 @@ macro_rules! s3_directive {
 
 s3_directive!(cmd_s3_endpoint, s3_endpoint, |a| Endpoint::parse(&a));
 s3_directive!(cmd_s3_addressing, s3_addressing, |a| Addressing::parse(&a));
-s3_directive!(cmd_s3_region, s3_region, |a| s3::validate_region(&a).map(|_| a));
+s3_directive!(cmd_s3_region, s3_region, |a| s3::validate_region(&a)
+    .map(|_| a));
 s3_directive!(cmd_s3_bucket, s3_bucket, |a| {
     // The name alone is checked here; with the endpoint at merge time.
     let any = Endpoint::parse("http://localhost").expect("static endpoint");
@@ -482,7 +505,9 @@ unsafe extern "C" fn cmd_s3_credentials(
                 .map_err(|e| Box::new(e) as _);
         }
         if raw.len() < 2 {
-            return Err(Box::new("takes \"env\" or an access key id, a secret and an optional session token"));
+            return Err(Box::new(
+                "takes \"env\" or an access key id, a secret and an optional session token",
+            ));
         }
         if raw.iter().any(|a| value::has_variables(a)) {
             let id = unsafe { complex_arg(cf, &mut args[0])? };
@@ -495,9 +520,13 @@ unsafe extern "C" fn cmd_s3_credentials(
             return Ok(CredentialSource::Variables(id, secret, token));
         }
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        Credentials::new(text(raw[0]), text(raw[1]), raw.get(2).map(|t| text(t)).filter(|t| !t.is_empty()))
-            .map(CredentialSource::Static)
-            .map_err(|e| Box::new(e) as _)
+        Credentials::new(
+            text(raw[0]),
+            text(raw[1]),
+            raw.get(2).map(|t| text(t)).filter(|t| !t.is_empty()),
+        )
+        .map(CredentialSource::Static)
+        .map_err(|e| Box::new(e) as _)
     })();
     match result {
         Ok(c) => {

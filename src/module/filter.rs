@@ -202,7 +202,10 @@ fn header_filter_impl(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: ctx was just allocated above.
     let ctx = unsafe { &mut *ctx };
     if len > 0 && ctx.body.try_reserve_exact(len as usize).is_err() {
-        request_error(r, format_args!("cannot allocate {} bytes for the body", len));
+        request_error(
+            r,
+            format_args!("cannot allocate {} bytes for the body", len),
+        );
         return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t;
     }
 
@@ -280,9 +283,8 @@ fn take_buffer(ctx: &mut Ctx, b: &mut ngx_buf_t) -> Result<(), String> {
             let start = ctx.body.len();
             ctx.body.resize(start + len, 0);
             // SAFETY: b->file is valid for in_file buffers; the destination has len bytes.
-            let n = unsafe {
-                ngx_read_file(b.file, ctx.body.as_mut_ptr().add(start), len, b.file_pos)
-            };
+            let n =
+                unsafe { ngx_read_file(b.file, ctx.body.as_mut_ptr().add(start), len, b.file_pos) };
             if n != len as isize {
                 return Err(format!("reading {len} bytes of a file buffer returned {n}"));
             }
@@ -346,7 +348,12 @@ fn process(r: *mut ngx_http_request_t, ctx: &mut Ctx) -> ngx_int_t {
         return if ctx.body.is_empty() {
             fail(r, ctx, format_args!("empty response body, not an image"))
         } else {
-            let head: Vec<String> = ctx.body.iter().take(4).map(|b| format!("{b:02x}")).collect();
+            let head: Vec<String> = ctx
+                .body
+                .iter()
+                .take(4)
+                .map(|b| format!("{b:02x}"))
+                .collect();
             fail(
                 r,
                 ctx,
@@ -358,7 +365,10 @@ fn process(r: *mut ngx_http_request_t, ctx: &mut Ctx) -> ngx_int_t {
             )
         };
     };
-    request_debug(r, format_args!("{} image, {} bytes", ty.name(), ctx.body.len()));
+    request_debug(
+        r,
+        format_args!("{} image, {} bytes", ty.name(), ctx.body.len()),
+    );
 
     match mode {
         Mode::Test => return send(r, ctx, Reply::Original),
@@ -374,7 +384,11 @@ fn process(r: *mut ngx_http_request_t, ctx: &mut Ctx) -> ngx_int_t {
         a @ (90 | 180 | 270) => a as u32,
         a => {
             if mode == Mode::Rotate {
-                return fail(r, ctx, format_args!("rotate angle {a} is not 90, 180 or 270"));
+                return fail(
+                    r,
+                    ctx,
+                    format_args!("rotate angle {a} is not 90, 180 or 270"),
+                );
             }
             0
         }
@@ -391,7 +405,11 @@ fn process(r: *mut ngx_http_request_t, ctx: &mut Ctx) -> ngx_int_t {
                     format_args!("width and height must be positive numbers or \"-\""),
                 );
             }
-            let op = if mode == Mode::Crop { Operation::Crop } else { Operation::Resize };
+            let op = if mode == Mode::Crop {
+                Operation::Crop
+            } else {
+                Operation::Resize
+            };
             (op, w, h)
         }
     };
@@ -424,14 +442,26 @@ fn process(r: *mut ngx_http_request_t, ctx: &mut Ctx) -> ngx_int_t {
     let outcome = catch_unwind(AssertUnwindSafe(|| pipeline::process(&ctx.body, &job)));
     match outcome {
         Ok(Ok(Outcome::AsIs)) => send(r, ctx, Reply::Original),
-        Ok(Ok(Outcome::Encoded { ty, bytes, width, height })) => {
-            request_debug(r, format_args!("{} {}x{}, {} bytes", ty.name(), width, height, bytes.len()));
+        Ok(Ok(Outcome::Encoded {
+            ty,
+            bytes,
+            width,
+            height,
+        })) => {
+            request_debug(
+                r,
+                format_args!("{} {}x{}, {} bytes", ty.name(), width, height, bytes.len()),
+            );
             ctx.out = bytes;
             ctx.body = Vec::new();
             send(r, ctx, Reply::Image(ty))
         }
         Ok(Err(e)) => fail(r, ctx, format_args!("{e}")),
-        Err(_) => fail(r, ctx, format_args!("internal error (panic) while processing the image")),
+        Err(_) => fail(
+            r,
+            ctx,
+            format_args!("internal error (panic) while processing the image"),
+        ),
     }
 }
 
@@ -470,10 +500,16 @@ fn send(r: *mut ngx_http_request_t, ctx: &mut Ctx, reply: Reply) -> ngx_int_t {
 
     let rc = next_header(r);
     // SAFETY: reading a bitfield of a live request.
-    if rc == NGX_ERROR as ngx_int_t || rc > NGX_OK as ngx_int_t || unsafe { (*r).header_only() } != 0
+    if rc == NGX_ERROR as ngx_int_t
+        || rc > NGX_OK as ngx_int_t
+        || unsafe { (*r).header_only() } != 0
     {
         ctx.out = Vec::new();
-        return if rc > NGX_OK as ngx_int_t || rc == NGX_ERROR as ngx_int_t { rc } else { NGX_OK as ngx_int_t };
+        return if rc > NGX_OK as ngx_int_t || rc == NGX_ERROR as ngx_int_t {
+            rc
+        } else {
+            NGX_OK as ngx_int_t
+        };
     }
 
     // SAFETY: pool allocations for one buffer and one chain link.

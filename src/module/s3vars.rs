@@ -45,10 +45,19 @@ static mut SIGNED_INDEX: ngx_int_t = -1;
 pub(crate) unsafe fn add_variables(cf: *mut ngx_conf_t) -> ngx_int_t {
     let vars: [(ngx_str_t, usize); 6] = [
         (ngx_string!("image_resize_rs_s3_url"), URL),
-        (ngx_string!("image_resize_rs_s3_authorization"), AUTHORIZATION),
+        (
+            ngx_string!("image_resize_rs_s3_authorization"),
+            AUTHORIZATION,
+        ),
         (ngx_string!("image_resize_rs_s3_date"), DATE),
-        (ngx_string!("image_resize_rs_s3_content_sha256"), CONTENT_SHA256),
-        (ngx_string!("image_resize_rs_s3_security_token"), SECURITY_TOKEN),
+        (
+            ngx_string!("image_resize_rs_s3_content_sha256"),
+            CONTENT_SHA256,
+        ),
+        (
+            ngx_string!("image_resize_rs_s3_security_token"),
+            SECURITY_TOKEN,
+        ),
         (ngx_string!("image_resize_rs_s3_host"), HOST),
     ];
     for (mut name, field) in vars {
@@ -147,7 +156,9 @@ unsafe extern "C" fn signed_variable(
         // SAFETY: r is live and has location configuration.
         let conf: Option<&LocConf> =
             unsafe { Module::location_conf(&*(r as *const ngx::http::Request)) };
-        let Some(conf) = conf else { return not_found(v) };
+        let Some(conf) = conf else {
+            return not_found(v);
+        };
         let Some(bucket) = conf.s3.as_ref() else {
             return not_found(v);
         };
@@ -188,10 +199,12 @@ fn sign(r: *mut ngx_http_request_t, conf: &LocConf, bucket: &s3::Bucket) -> Resu
         Some(CredentialSource::Variables(id, secret, token)) => {
             let id = eval(r, *id).map(text).unwrap_or_default();
             let secret = eval(r, *secret).map(text).unwrap_or_default();
-            let token = token.and_then(|t| eval(r, t)).map(text).filter(|t| !t.is_empty());
-            Credentials::new(id, secret, token).map_err(|e| {
-                format!("\"image_resize_rs_s3_credentials\" at request time: {e}")
-            })?
+            let token = token
+                .and_then(|t| eval(r, t))
+                .map(text)
+                .filter(|t| !t.is_empty());
+            Credentials::new(id, secret, token)
+                .map_err(|e| format!("\"image_resize_rs_s3_credentials\" at request time: {e}"))?
         }
         None => return Err("no S3 credentials configured".into()),
     };

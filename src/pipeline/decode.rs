@@ -180,7 +180,10 @@ pub fn progressive_dc_only(data: &[u8]) -> Option<Vec<u8>> {
     let segs = jpeg_segments(data)?;
     // SOF2: Nf components of (id, Hi<<4|Vi, Tq).
     let &(_, sof, _) = segs.iter().find(|s| s.0 == 0xc2)?;
-    if segs.iter().any(|s| matches!(s.0, 0xc0 | 0xc1 | 0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf)) {
+    if segs
+        .iter()
+        .any(|s| matches!(s.0, 0xc0 | 0xc1 | 0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf))
+    {
         return None;
     }
     let nf = usize::from(*data.get(sof + 9)?);
@@ -188,9 +191,20 @@ pub fn progressive_dc_only(data: &[u8]) -> Option<Vec<u8>> {
     let max_h = comps.chunks(3).map(|c| c[1] >> 4).max()?;
     let max_v = comps.chunks(3).map(|c| c[1] & 0x0f).max()?;
     let is_full = |c: &[u8]| c[1] >> 4 == max_h && c[1] & 0x0f == max_v;
-    let full_ids: Vec<u8> = comps.chunks(3).filter(|c| is_full(c)).map(|c| c[0]).collect();
-    let full_tq: Vec<u8> = comps.chunks(3).filter(|c| is_full(c)).map(|c| c[2]).collect();
-    if comps.chunks(3).any(|c| !is_full(c) && full_tq.contains(&c[2])) {
+    let full_ids: Vec<u8> = comps
+        .chunks(3)
+        .filter(|c| is_full(c))
+        .map(|c| c[0])
+        .collect();
+    let full_tq: Vec<u8> = comps
+        .chunks(3)
+        .filter(|c| is_full(c))
+        .map(|c| c[2])
+        .collect();
+    if comps
+        .chunks(3)
+        .any(|c| !is_full(c) && full_tq.contains(&c[2]))
+    {
         return None;
     }
 

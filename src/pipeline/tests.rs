@@ -501,14 +501,21 @@ fn error_messages_read_well() {
 fn progressive_dc_only_decodes_the_same_at_one_eighth() {
     use super::decode::progressive_dc_only;
     use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
-    let src = super::gen::generate(super::gen::Kind::parse("jpeg-progressive").unwrap(), 640, 480)
-        .unwrap();
+    let src = super::gen::generate(
+        super::gen::Kind::parse("jpeg-progressive").unwrap(),
+        640,
+        480,
+    )
+    .unwrap();
     let dc = progressive_dc_only(&src).expect("progressive input");
     assert!(dc.len() < src.len(), "{} of {}", dc.len(), src.len());
     let decode = |data: &[u8]| {
         let mut d = Decompressor::new().unwrap();
         d.set_scaling_factor(ScalingFactor::new(1, 8)).unwrap();
-        let h = d.read_header(data).unwrap().scaled(ScalingFactor::new(1, 8));
+        let h = d
+            .read_header(data)
+            .unwrap()
+            .scaled(ScalingFactor::new(1, 8));
         let mut img = Image {
             pixels: vec![0u8; h.width * h.height * 3],
             width: h.width,
@@ -524,9 +531,17 @@ fn progressive_dc_only_decodes_the_same_at_one_eighth() {
     // libjpeg's progressive block smoothing sees the missing luma AC bits:
     // a rounding-level difference, nothing visible.
     let max = a.iter().zip(&b).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
-    let mean = a.iter().zip(&b).map(|(x, y)| f64::from(x.abs_diff(*y))).sum::<f64>() / a.len() as f64;
+    let mean = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| f64::from(x.abs_diff(*y)))
+        .sum::<f64>()
+        / a.len() as f64;
     eprintln!("dc-only vs full at 1/8: max {max}, mean {mean}");
-    assert!(max <= 4 && mean < 0.5, "max pixel difference {max}, mean {mean}");
+    assert!(
+        max <= 4 && mean < 0.5,
+        "max pixel difference {max}, mean {mean}"
+    );
     // Baseline, truncated and non-JPEG input are left alone.
     let base = super::gen::generate(super::gen::Kind::parse("jpeg").unwrap(), 64, 48).unwrap();
     assert!(progressive_dc_only(&base).is_none());
