@@ -282,25 +282,8 @@ unsafe fn value_arg(
             .map(Value::Static)
             .map_err(|e| Box::new(e) as _);
     }
-    // SAFETY: pool allocation, zeroed as ngx_pcalloc does.
-    let cv = unsafe { ngx_pcalloc((*cf).pool, size_of::<ngx_http_complex_value_t>()) }
-        as *mut ngx_http_complex_value_t;
-    if cv.is_null() {
-        return Err(Box::new("out of memory"));
-    }
-    // SAFETY: a zeroed ngx_http_compile_complex_value_t is its documented initial state.
-    let mut ccv: ngx_http_compile_complex_value_t = unsafe { core::mem::zeroed() };
-    ccv.cf = cf;
-    ccv.value = arg;
-    ccv.complex_value = cv;
-    // SAFETY: ccv is fully initialised for nginx's compiler.
-    if unsafe { ngx_http_compile_complex_value(&mut ccv) } != NGX_OK as isize {
-        return Err(Box::new(format!(
-            "cannot compile \"{}\"",
-            String::from_utf8_lossy(bytes)
-        )));
-    }
-    Ok(Value::Complex(cv))
+    // SAFETY: forwarded from the caller.
+    unsafe { complex_arg(cf, arg) }.map(Value::Complex)
 }
 
 /// `image_resize_rs off | test | size | rotate A | resize W H | crop W H;`
@@ -397,36 +380,35 @@ unsafe extern "C" fn cmd_max_pixels(
     }
 }
 
-/// Compiles an argument as a complex value, variables or not.
+/// Compiles an argument as a complex value (nginx's complex values handle
+/// constants too); the one place that calls nginx's compiler.
 ///
 /// SAFETY: cf is live; `arg` points into cf->args.
 unsafe fn complex_arg(
     cf: *mut ngx_conf_t,
     arg: *mut ngx_str_t,
 ) -> Result<*mut ngx_http_complex_value_t, Box<dyn fmt::Display>> {
-    // SAFETY: forwarded.
-    match unsafe { value_arg(cf, arg, |_| Ok(0)) }? {
-        Value::Complex(cv) => Ok(cv),
-        Value::Static(_) => {
-            // No variables: compile anyway, nginx's complex values handle constants.
-            // SAFETY: as in value_arg.
-            let cv = unsafe { ngx_pcalloc((*cf).pool, size_of::<ngx_http_complex_value_t>()) }
-                as *mut ngx_http_complex_value_t;
-            if cv.is_null() {
-                return Err(Box::new("out of memory"));
-            }
-            // SAFETY: a zeroed ngx_http_compile_complex_value_t is its initial state.
-            let mut ccv: ngx_http_compile_complex_value_t = unsafe { core::mem::zeroed() };
-            ccv.cf = cf;
-            ccv.value = arg;
-            ccv.complex_value = cv;
-            // SAFETY: ccv is fully initialised.
-            if unsafe { ngx_http_compile_complex_value(&mut ccv) } != NGX_OK as isize {
-                return Err(Box::new("cannot compile value"));
-            }
-            Ok(cv)
-        }
+    // SAFETY: arg is valid for the duration of the handler.
+    let bytes = unsafe { (*arg).as_bytes() };
+    // SAFETY: pool allocation, zeroed as ngx_pcalloc does.
+    let cv = unsafe { ngx_pcalloc((*cf).pool, size_of::<ngx_http_complex_value_t>()) }
+        as *mut ngx_http_complex_value_t;
+    if cv.is_null() {
+        return Err(Box::new("out of memory"));
     }
+    // SAFETY: a zeroed ngx_http_compile_complex_value_t is its documented initial state.
+    let mut ccv: ngx_http_compile_complex_value_t = unsafe { core::mem::zeroed() };
+    ccv.cf = cf;
+    ccv.value = arg;
+    ccv.complex_value = cv;
+    // SAFETY: ccv is fully initialised for nginx's compiler.
+    if unsafe { ngx_http_compile_complex_value(&mut ccv) } != NGX_OK as isize {
+        return Err(Box::new(format!(
+            "cannot compile \"{}\"",
+            String::from_utf8_lossy(bytes)
+        )));
+    }
+    Ok(cv)
 }
 
 macro_rules! s3_directive {

@@ -326,8 +326,8 @@ fn fail(r: *mut ngx_http_request_t, ctx: &mut Ctx, args: core::fmt::Arguments<'_
 }
 
 enum Reply {
-    /// The original bytes, as image_filter's "asis".
-    Original,
+    /// The original bytes (image_filter's "asis"), with their detected type.
+    Original(ImageType),
     /// A new image of this type.
     Image(ImageType),
     /// `size` answer.
@@ -371,7 +371,7 @@ fn process(r: *mut ngx_http_request_t, ctx: &mut Ctx) -> ngx_int_t {
     );
 
     match mode {
-        Mode::Test => return send(r, ctx, Reply::Original),
+        Mode::Test => return send(r, ctx, Reply::Original(ty)),
         Mode::Size => {
             let info = pipeline::read_header(ty, &ctx.body).map(|h| (ty, h.width, h.height));
             ctx.out = pipeline::size_json(info);
@@ -441,7 +441,7 @@ fn process(r: *mut ngx_http_request_t, ctx: &mut Ctx) -> ngx_int_t {
 
     let outcome = catch_unwind(AssertUnwindSafe(|| pipeline::process(&ctx.body, &job)));
     match outcome {
-        Ok(Ok(Outcome::AsIs)) => send(r, ctx, Reply::Original),
+        Ok(Ok(Outcome::AsIs)) => send(r, ctx, Reply::Original(ty)),
         Ok(Ok(Outcome::Encoded {
             ty,
             bytes,
@@ -478,10 +478,8 @@ fn send(r: *mut ngx_http_request_t, ctx: &mut Ctx, reply: Reply) -> ngx_int_t {
             set_content_type(r, "application/json");
             ctx.body = Vec::new();
         }
-        Reply::Original => {
-            if let Some(ty) = pipeline::sniff(&ctx.body) {
-                set_content_type(r, ty.mime());
-            }
+        Reply::Original(ty) => {
+            set_content_type(r, ty.mime());
             ctx.out = core::mem::take(&mut ctx.body);
         }
         Reply::Image(ty) => {
