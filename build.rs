@@ -1,9 +1,17 @@
 //! Exposes the configuration of the nginx we build against (from nginx-sys'
-//! `DEP_NGINX_*` metadata) as `cfg(ngx_feature = "...")` / `cfg(ngx_os = "...")`,
-//! so the glue can follow nginx's own `#if (NGX_THREADS)`-style switches.
+//! `DEP_NGINX_*` metadata, hence nginx-sys as a direct dependency) as
+//! `cfg(ngx_feature = "...")` / `cfg(ngx_os = "...")`, so the glue can follow
+//! nginx's own `#if (NGX_THREADS)`-style switches.
 
 fn main() {
-    for var in ["NGINX_SOURCE_DIR", "NGINX_BUILD_DIR"] {
+    for var in [
+        "NGINX_SOURCE_DIR",
+        "NGINX_BUILD_DIR",
+        "DEP_NGINX_FEATURES",
+        "DEP_NGINX_FEATURES_CHECK",
+        "DEP_NGINX_OS",
+        "DEP_NGINX_OS_CHECK",
+    ] {
         println!("cargo::rerun-if-env-changed={var}");
     }
     emit_cfg(
@@ -15,23 +23,16 @@ fn main() {
 }
 
 fn emit_cfg(name: &str, values_var: &str, check_var: &str) {
-    // The list of all values nginx-sys may report, so rustc's check-cfg knows them.
+    // nginx-sys gives the list of every value it may report, already quoted.
     let known = std::env::var(check_var).unwrap_or_default();
-    let known: Vec<String> = known
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("\"{s}\""))
-        .collect();
-    if known.is_empty() {
-        println!("cargo::rustc-check-cfg=cfg({name}, values(any()))");
+    let known = if known.trim().is_empty() {
+        "any()".to_string()
     } else {
-        println!(
-            "cargo::rustc-check-cfg=cfg({name}, values({}))",
-            known.join(",")
-        );
-    }
+        known
+    };
+    println!("cargo::rustc-check-cfg=cfg({name}, values({known}))");
     if let Ok(values) = std::env::var(values_var) {
-        for v in values.split(',').filter(|s| !s.is_empty()) {
+        for v in values.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             println!("cargo::rustc-cfg={name}=\"{v}\"");
         }
     }

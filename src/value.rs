@@ -88,29 +88,68 @@ pub fn has_variables(s: &[u8]) -> bool {
     s.contains(&b'$')
 }
 
+// The checks below take a number as `filter_value` gives it (0 = unusable,
+// UNLIMITED = "-"). The directive handlers run them on static arguments at
+// `nginx -t`; the pipeline runs the very same ones on values computed from
+// variables at request time.
+
+/// A `rotate` angle: 90, 180 or 270.
+pub fn check_angle(n: u64) -> Result<u32, ValueError> {
+    match n {
+        90 | 180 | 270 => Ok(n as u32),
+        _ => Err(ValueError::InvalidValue(n_text(n))),
+    }
+}
+
+/// A width or height: positive or `-` ([`UNLIMITED`]).
+pub fn check_dimension(n: u64) -> Result<u64, ValueError> {
+    match n {
+        0 => Err(ValueError::InvalidValue(n_text(n))),
+        n => Ok(n),
+    }
+}
+
+/// A quality (`jpeg_quality`, `webp_quality`): positive, not `-`, as
+/// image_filter. Values above 100 are clamped to 100.
+pub fn check_quality(n: u64) -> Result<u32, ValueError> {
+    match n {
+        0 | UNLIMITED => Err(ValueError::InvalidValue(n_text(n))),
+        n => Ok(n.min(100) as u32),
+    }
+}
+
+/// A `sharpen` percentage: 0 or more (`-` means 0, as C's cast does);
+/// capped at 1000 (image_filter's gdImageSharpen saturates long before).
+pub fn check_sharpen(n: u64) -> u32 {
+    match n {
+        UNLIMITED => 0,
+        n => n.min(1000) as u32,
+    }
+}
+
+fn n_text(n: u64) -> String {
+    if n == UNLIMITED {
+        "-".into()
+    } else {
+        n.to_string()
+    }
+}
+
 /// A static `rotate` angle: 90, 180 or 270.
 pub fn static_angle(s: &[u8]) -> Result<u32, ValueError> {
-    match filter_value(s) {
-        n @ (90 | 180 | 270) => Ok(n as u32),
-        _ => Err(ValueError::InvalidParameter(lossy(s))),
-    }
+    check_angle(filter_value(s)).map_err(|_| ValueError::InvalidParameter(lossy(s)))
 }
 
 /// A static width or height: positive or `-`.
 pub fn static_dimension(s: &[u8]) -> Result<u64, ValueError> {
-    match filter_value(s) {
-        0 => Err(ValueError::InvalidParameter(lossy(s))),
-        n => Ok(n),
-    }
+    check_dimension(filter_value(s)).map_err(|_| ValueError::InvalidParameter(lossy(s)))
 }
 
 /// A static quality (`jpeg_quality`, `webp_quality`): positive, as image_filter.
-/// Values above 100 are clamped by the encoders.
 pub fn static_quality(s: &[u8]) -> Result<u64, ValueError> {
-    match filter_value(s) {
-        0 | UNLIMITED => Err(ValueError::InvalidValue(lossy(s))),
-        n => Ok(n),
-    }
+    check_quality(filter_value(s))
+        .map(|_| filter_value(s))
+        .map_err(|_| ValueError::InvalidValue(lossy(s)))
 }
 
 /// A static `sharpen` percentage: 0 or more.

@@ -59,6 +59,12 @@ my %bad = (
 		qr/"image_resize_rs_s3_credentials" directive takes "env" or/,
 	'image_resize_rs_s3_bucket photos; image_resize_rs_s3_key $uri;' =>
 		qr/"image_resize_rs_s3_bucket" directive needs credentials: .*AWS_ACCESS_KEY_ID is not set/,
+	'image_resize_rs resize 10 10; image_resize_rs_thread_pool nosuch;' =>
+		qr/unknown thread pool "nosuch"/,
+	'image_resize_rs_thread_pool $arg_pool;' =>
+		qr/"image_resize_rs_thread_pool" directive does not take variables/,
+	'image_resize_rs_thread_pool off; image_resize_rs_thread_pool off;' =>
+		qr/"image_resize_rs_thread_pool" directive is duplicate/,
 	'image_resize_rs_s3_bucket 1.2.3.4; image_resize_rs_s3_credentials a b;' =>
 		qr/"image_resize_rs_s3_bucket" directive invalid bucket name/,
 );

@@ -9,15 +9,20 @@ use core::ffi::{c_char, c_void};
 use core::fmt;
 use core::mem::{offset_of, size_of};
 use core::ptr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ngx::ffi::{
     ngx_command_t, ngx_conf_set_flag_slot, ngx_conf_set_size_slot, ngx_conf_t, ngx_flag_t,
-    ngx_http_compile_complex_value, ngx_http_compile_complex_value_t, ngx_http_complex_value,
-    ngx_http_complex_value_t, ngx_http_request_t, ngx_pcalloc, ngx_str_t, ngx_uint_t,
-    NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CONF_TAKE123, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET,
-    NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF, NGX_LOG_EMERG, NGX_OK,
+    ngx_http_compile_complex_value, ngx_http_compile_complex_value_t, ngx_http_complex_value_t,
+    ngx_pcalloc, ngx_str_t, ngx_uint_t, NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CONF_TAKE123,
+    NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF,
+    NGX_LOG_EMERG, NGX_OK,
 };
+use ngx::http::Request;
 use ngx::ngx_string;
+
+use super::threads;
+use crate::pipeline::Settings;
 
 use crate::s3::{self, Addressing, Bucket, Credentials, Endpoint};
 use crate::value::{self, FilterArgs, Mode, DEFAULT_MAX_PIXELS};
@@ -38,17 +43,14 @@ pub(crate) enum Value {
 impl Value {
     /// image_filter's `ngx_http_image_filter_get_value`: the static value, or
     /// the variables' value parsed like a static one (0 when unusable).
-    pub(crate) fn get(&self, r: *mut ngx_http_request_t) -> u64 {
+    pub(crate) fn get(&self, r: &Request) -> u64 {
         match *self {
             Value::Static(n) => n,
-            Value::Complex(cv) => {
-                let mut s = ngx_str_t::empty();
-                // SAFETY: cv was compiled for this configuration; r is live.
-                if unsafe { ngx_http_complex_value(r, cv, &mut s) } != NGX_OK as isize {
-                    return 0;
-                }
-                value::filter_value(s.as_bytes())
-            }
+            // SAFETY: cv was compiled into the configuration pool, which
+            // outlives every request.
+            Value::Complex(cv) => r
+                .get_complex_value(unsafe { &*cv })
+                .map_or(0, |s| value::filter_value(s.as_bytes())),
         }
     }
 }
@@ -77,6 +79,18 @@ pub(crate) struct LocConf {
     pub s3_credentials: Option<CredentialSource>,
     /// The bucket to sign for, when `image_resize_rs_s3_bucket` applies here.
     pub s3: Option<Bucket>,
+    /// `image_resize_rs_thread_pool`: unset, `off`, or a pool.
+    pub thread_pool: Option<ThreadPool>,
+}
+
+/// Where the image work runs.
+#[derive(Clone, Copy)]
+pub(crate) enum ThreadPool {
+    /// On the event loop (`image_resize_rs_thread_pool off`, or nginx
+    /// without threads).
+    Off,
+    /// On this nginx thread pool.
+    Pool(threads::Pool),
 }
 
 /// Where SigV4 credentials come from.
@@ -121,6 +135,7 @@ impl Default for LocConf {
             s3_key: None,
             s3_credentials: None,
             s3: None,
+            thread_pool: None,
         }
     }
 }
@@ -130,7 +145,33 @@ impl LocConf {
         self.filter.unwrap_or(Mode::Off)
     }
 
-    fn merge(&mut self, prev: &LocConf) -> Result<(), String> {
+    /// This request's settings: variables evaluated now, on the event loop;
+    /// the pipeline checks the values.
+    pub(crate) fn settings(&self, r: &Request) -> Settings {
+        let get = |v: Option<Value>, default: u64| v.map_or(default, |v| v.get(r));
+        Settings {
+            mode: self.mode(),
+            width: self.width.get(r),
+            height: self.height.get(r),
+            angle: self.angle.get(r),
+            jpeg_quality: get(self.jpeg_quality, 75),
+            webp_quality: get(self.webp_quality, 80),
+            sharpen: get(self.sharpen, 0),
+            transparency: self.transparency != 0,
+            interlace: self.interlace == 1,
+            max_pixels: self.max_pixels.unwrap_or(DEFAULT_MAX_PIXELS),
+        }
+    }
+
+    /// The pool to run the image work on; `None` means inline.
+    pub(crate) fn thread_pool(&self) -> Option<threads::Pool> {
+        match self.thread_pool {
+            Some(ThreadPool::Pool(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn merge(&mut self, cf: *mut ngx_conf_t, prev: &LocConf) -> Result<(), String> {
         if self.filter.is_none() {
             self.filter = Some(prev.filter.unwrap_or(Mode::Off));
             self.width = prev.width;
@@ -160,6 +201,12 @@ impl LocConf {
             .max_pixels
             .or(prev.max_pixels)
             .or(Some(DEFAULT_MAX_PIXELS));
+        self.thread_pool = self.thread_pool.or(prev.thread_pool);
+        if self.thread_pool.is_none() && self.mode() != Mode::Off {
+            // Nothing said: offload to nginx's implicit "default" pool
+            // (32 threads unless `thread_pool default threads=N;` sizes it).
+            self.thread_pool = Some(default_pool(cf));
+        }
         self.merge_s3(prev)
     }
 
@@ -230,7 +277,9 @@ pub(crate) unsafe extern "C" fn merge_loc_conf(
 ) -> *mut c_char {
     // SAFETY: nginx passes two LocConf allocated by create_loc_conf.
     let (prev, conf) = unsafe { (&*(prev as *const LocConf), &mut *(conf as *mut LocConf)) };
-    match conf.merge(prev) {
+    let merged = catch_unwind(AssertUnwindSafe(|| conf.merge(cf, prev)))
+        .unwrap_or_else(|_| Err("internal error (panic) while merging the configuration".into()));
+    match merged {
         Ok(()) => NGX_CONF_OK,
         Err(msg) => {
             ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "{}", msg);
@@ -267,6 +316,39 @@ unsafe fn args<'a>(cf: *mut ngx_conf_t) -> &'a mut [ngx_str_t] {
     &mut all[1..]
 }
 
+type ConfResult = Result<(), Box<dyn fmt::Display>>;
+
+/// The one shape of every directive handler: the conf, the arguments after
+/// the name, a closure that sets the field; errors (and panics) go through
+/// [`conf_error`].
+///
+/// SAFETY: called from a directive handler with nginx's arguments.
+unsafe fn directive(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+    set: impl FnOnce(&mut LocConf, &mut [ngx_str_t]) -> ConfResult,
+) -> *mut c_char {
+    // SAFETY: conf is our LocConf; args come from nginx's parser.
+    let (conf, args) = unsafe { (&mut *(conf as *mut LocConf), args(cf)) };
+    match catch_unwind(AssertUnwindSafe(|| set(conf, args))) {
+        Ok(Ok(())) => NGX_CONF_OK,
+        Ok(Err(e)) => conf_error(cf, cmd, e),
+        Err(_) => conf_error(cf, cmd, "internal error (panic)"),
+    }
+}
+
+fn boxed<E: fmt::Display + 'static>(e: E) -> Box<dyn fmt::Display> {
+    Box::new(e)
+}
+
+fn duplicate<T>(field: &Option<T>) -> ConfResult {
+    match field {
+        Some(_) => Err(Box::new("is duplicate")),
+        None => Ok(()),
+    }
+}
+
 /// A value that may hold variables: compiled if it does, else checked now.
 ///
 /// SAFETY: cf is live; `arg` points into cf->args.
@@ -292,45 +374,41 @@ unsafe extern "C" fn cmd_filter(
     cmd: *mut ngx_command_t,
     conf: *mut c_void,
 ) -> *mut c_char {
-    // SAFETY: conf is our LocConf; args come from nginx's parser.
-    let conf = unsafe { &mut *(conf as *mut LocConf) };
-    let args = unsafe { args(cf) };
-    let raw: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    let mode = match value::parse_filter_args(&raw) {
-        Ok(FilterArgs::Off) => Mode::Off,
-        Ok(FilterArgs::Test) => Mode::Test,
-        Ok(FilterArgs::Size) => Mode::Size,
-        Ok(FilterArgs::Rotate(_)) => Mode::Rotate,
-        Ok(FilterArgs::Resize(..)) => Mode::Resize,
-        Ok(FilterArgs::Crop(..)) => Mode::Crop,
-        Err(e) => return conf_error(cf, cmd, e),
-    };
-    drop(raw);
-    let result = (|| -> Result<(), Box<dyn fmt::Display>> {
-        match mode {
-            Mode::Off | Mode::Test | Mode::Size => conf.filter = Some(mode),
-            Mode::Rotate => {
-                // rotate combines with an earlier resize or crop in the same location.
-                if !matches!(conf.filter, Some(Mode::Resize | Mode::Crop)) {
-                    conf.filter = Some(Mode::Rotate);
+    // SAFETY: a directive handler.
+    unsafe {
+        directive(cf, cmd, conf, |conf, args| {
+            let raw: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            let mode = match value::parse_filter_args(&raw).map_err(boxed)? {
+                FilterArgs::Off => Mode::Off,
+                FilterArgs::Test => Mode::Test,
+                FilterArgs::Size => Mode::Size,
+                FilterArgs::Rotate(_) => Mode::Rotate,
+                FilterArgs::Resize(..) => Mode::Resize,
+                FilterArgs::Crop(..) => Mode::Crop,
+            };
+            match mode {
+                Mode::Off | Mode::Test | Mode::Size => conf.filter = Some(mode),
+                Mode::Rotate => {
+                    // rotate combines with an earlier resize or crop in the same location.
+                    if !matches!(conf.filter, Some(Mode::Resize | Mode::Crop)) {
+                        conf.filter = Some(Mode::Rotate);
+                    }
+                    let angle = |s: &[u8]| value::static_angle(s).map(u64::from);
+                    conf.angle = value_arg(cf, &mut args[1], angle)?;
                 }
-                let angle = |s: &[u8]| value::static_angle(s).map(u64::from);
-                conf.angle = unsafe { value_arg(cf, &mut args[1], angle)? };
+                Mode::Resize | Mode::Crop => {
+                    conf.filter = Some(mode);
+                    conf.width = value_arg(cf, &mut args[1], value::static_dimension)?;
+                    conf.height = value_arg(cf, &mut args[2], value::static_dimension)?;
+                }
             }
-            Mode::Resize | Mode::Crop => {
-                conf.filter = Some(mode);
-                conf.width = unsafe { value_arg(cf, &mut args[1], value::static_dimension)? };
-                conf.height = unsafe { value_arg(cf, &mut args[2], value::static_dimension)? };
-            }
-        }
-        Ok(())
-    })();
-    match result {
-        Ok(()) => NGX_CONF_OK,
-        Err(e) => conf_error(cf, cmd, e),
+            Ok(())
+        })
     }
 }
 
+/// `image_resize_rs_jpeg_quality`, `_webp_quality`, `_sharpen`: one value
+/// that may hold variables.
 macro_rules! value_directive {
     ($name:ident, $field:ident, $check:path) => {
         unsafe extern "C" fn $name(
@@ -338,18 +416,13 @@ macro_rules! value_directive {
             cmd: *mut ngx_command_t,
             conf: *mut c_void,
         ) -> *mut c_char {
-            // SAFETY: conf is our LocConf; args come from nginx's parser.
-            let conf = unsafe { &mut *(conf as *mut LocConf) };
-            if conf.$field.is_some() {
-                return conf_error(cf, cmd, "is duplicate");
-            }
-            let args = unsafe { args(cf) };
-            match unsafe { value_arg(cf, &mut args[0], $check) } {
-                Ok(v) => {
-                    conf.$field = Some(v);
-                    NGX_CONF_OK
-                }
-                Err(e) => conf_error(cf, cmd, e),
+            // SAFETY: a directive handler.
+            unsafe {
+                directive(cf, cmd, conf, |conf, args| {
+                    duplicate(&conf.$field)?;
+                    conf.$field = Some(value_arg(cf, &mut args[0], $check)?);
+                    Ok(())
+                })
             }
         }
     };
@@ -365,31 +438,88 @@ unsafe extern "C" fn cmd_max_pixels(
     cmd: *mut ngx_command_t,
     conf: *mut c_void,
 ) -> *mut c_char {
-    // SAFETY: conf is our LocConf; args come from nginx's parser.
-    let conf = unsafe { &mut *(conf as *mut LocConf) };
-    if conf.max_pixels.is_some() {
-        return conf_error(cf, cmd, "is duplicate");
-    }
-    let args = unsafe { args(cf) };
-    match value::parse_pixels(args[0].as_bytes()) {
-        Ok(n) => {
-            conf.max_pixels = Some(n);
-            NGX_CONF_OK
-        }
-        Err(e) => conf_error(cf, cmd, e),
+    // SAFETY: a directive handler.
+    unsafe {
+        directive(cf, cmd, conf, |conf, args| {
+            duplicate(&conf.max_pixels)?;
+            conf.max_pixels = Some(value::parse_pixels(args[0].as_bytes()).map_err(boxed)?);
+            Ok(())
+        })
     }
 }
 
+/// `image_resize_rs_thread_pool NAME | off;`
+unsafe extern "C" fn cmd_thread_pool(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: a directive handler.
+    unsafe {
+        directive(cf, cmd, conf, |conf, args| {
+            duplicate(&conf.thread_pool)?;
+            if args[0].as_bytes() == b"off" {
+                conf.thread_pool = Some(ThreadPool::Off);
+                return Ok(());
+            }
+            if value::has_variables(args[0].as_bytes()) {
+                return Err(Box::new("does not take variables"));
+            }
+            conf.thread_pool = Some(named_pool(cf, &mut args[0]));
+            Ok(())
+        })
+    }
+}
+
+/// A pool declared (now or later) with nginx's `thread_pool NAME ...;`;
+/// nginx itself reports an undeclared one ("unknown thread pool").
+#[cfg(ngx_feature = "threads")]
+unsafe fn named_pool(cf: *mut ngx_conf_t, name: *mut ngx_str_t) -> ThreadPool {
+    // SAFETY: cf is the configuration being parsed; name lives in its pool.
+    let tp = unsafe { ngx::ffi::ngx_thread_pool_add(cf, name) };
+    if tp.is_null() {
+        ThreadPool::Off
+    } else {
+        ThreadPool::Pool(tp)
+    }
+}
+
+#[cfg(ngx_feature = "threads")]
+fn default_pool(cf: *mut ngx_conf_t) -> ThreadPool {
+    // SAFETY: as above; NULL names nginx's implicit "default" pool.
+    let tp = unsafe { ngx::ffi::ngx_thread_pool_add(cf, ptr::null_mut()) };
+    if tp.is_null() {
+        ThreadPool::Off
+    } else {
+        ThreadPool::Pool(tp)
+    }
+}
+
+#[cfg(not(ngx_feature = "threads"))]
+unsafe fn named_pool(cf: *mut ngx_conf_t, _name: *mut ngx_str_t) -> ThreadPool {
+    default_pool(cf)
+}
+
+#[cfg(not(ngx_feature = "threads"))]
+fn default_pool(cf: *mut ngx_conf_t) -> ThreadPool {
+    ngx::ngx_conf_log_error!(
+        ngx::ffi::NGX_LOG_WARN,
+        cf,
+        "image_resize_rs: this nginx has no thread pools (built without \
+         --with-threads): images are processed on the event loop"
+    );
+    ThreadPool::Off
+}
+
 /// Compiles an argument as a complex value (nginx's complex values handle
-/// constants too); the one place that calls nginx's compiler.
+/// constants too); the one place that calls nginx's compiler. The error
+/// names no value: arguments can be secrets.
 ///
 /// SAFETY: cf is live; `arg` points into cf->args.
 unsafe fn complex_arg(
     cf: *mut ngx_conf_t,
     arg: *mut ngx_str_t,
 ) -> Result<*mut ngx_http_complex_value_t, Box<dyn fmt::Display>> {
-    // SAFETY: arg is valid for the duration of the handler.
-    let bytes = unsafe { (*arg).as_bytes() };
     // SAFETY: pool allocation, zeroed as ngx_pcalloc does.
     let cv = unsafe { ngx_pcalloc((*cf).pool, size_of::<ngx_http_complex_value_t>()) }
         as *mut ngx_http_complex_value_t;
@@ -403,14 +533,13 @@ unsafe fn complex_arg(
     ccv.complex_value = cv;
     // SAFETY: ccv is fully initialised for nginx's compiler.
     if unsafe { ngx_http_compile_complex_value(&mut ccv) } != NGX_OK as isize {
-        return Err(Box::new(format!(
-            "cannot compile \"{}\"",
-            String::from_utf8_lossy(bytes)
-        )));
+        return Err(Box::new("has an invalid variable reference"));
     }
     Ok(cv)
 }
 
+/// `image_resize_rs_s3_{endpoint,addressing,region,bucket}`: one static
+/// argument through a pure parser.
 macro_rules! s3_directive {
     ($name:ident, $field:ident, |$arg:ident| $parse:expr) => {
         unsafe extern "C" fn $name(
@@ -418,19 +547,14 @@ macro_rules! s3_directive {
             cmd: *mut ngx_command_t,
             conf: *mut c_void,
         ) -> *mut c_char {
-            // SAFETY: conf is our LocConf; args come from nginx's parser.
-            let conf = unsafe { &mut *(conf as *mut LocConf) };
-            if conf.$field.is_some() {
-                return conf_error(cf, cmd, "is duplicate");
-            }
-            let args = unsafe { args(cf) };
-            let $arg = String::from_utf8_lossy(args[0].as_bytes()).into_owned();
-            match $parse {
-                Ok(v) => {
-                    conf.$field = Some(v);
-                    NGX_CONF_OK
-                }
-                Err(e) => conf_error(cf, cmd, e),
+            // SAFETY: a directive handler.
+            unsafe {
+                directive(cf, cmd, conf, |conf, args| {
+                    duplicate(&conf.$field)?;
+                    let $arg = String::from_utf8_lossy(args[0].as_bytes()).into_owned();
+                    conf.$field = Some($parse.map_err(boxed)?);
+                    Ok(())
+                })
             }
         }
     };
@@ -452,18 +576,13 @@ unsafe extern "C" fn cmd_s3_key(
     cmd: *mut ngx_command_t,
     conf: *mut c_void,
 ) -> *mut c_char {
-    // SAFETY: conf is our LocConf; args come from nginx's parser.
-    let conf = unsafe { &mut *(conf as *mut LocConf) };
-    if conf.s3_key.is_some() {
-        return conf_error(cf, cmd, "is duplicate");
-    }
-    let args = unsafe { args(cf) };
-    match unsafe { complex_arg(cf, &mut args[0]) } {
-        Ok(cv) => {
-            conf.s3_key = Some(cv);
-            NGX_CONF_OK
-        }
-        Err(e) => conf_error(cf, cmd, e),
+    // SAFETY: a directive handler.
+    unsafe {
+        directive(cf, cmd, conf, |conf, args| {
+            duplicate(&conf.s3_key)?;
+            conf.s3_key = Some(complex_arg(cf, &mut args[0])?);
+            Ok(())
+        })
     }
 }
 
@@ -473,50 +592,51 @@ unsafe extern "C" fn cmd_s3_credentials(
     cmd: *mut ngx_command_t,
     conf: *mut c_void,
 ) -> *mut c_char {
-    // SAFETY: conf is our LocConf; args come from nginx's parser.
-    let conf = unsafe { &mut *(conf as *mut LocConf) };
-    if conf.s3_credentials.is_some() {
-        return conf_error(cf, cmd, "is duplicate");
+    // SAFETY: a directive handler.
+    unsafe {
+        directive(cf, cmd, conf, |conf, args| {
+            duplicate(&conf.s3_credentials)?;
+            conf.s3_credentials = Some(credentials(cf, args)?);
+            Ok(())
+        })
     }
-    let args = unsafe { args(cf) };
-    let result = (|| -> Result<CredentialSource, Box<dyn fmt::Display>> {
-        let raw: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        if raw == [b"env".as_slice()] {
-            return Credentials::from_env(|k| std::env::var(k).ok())
-                .map(CredentialSource::Static)
-                .map_err(|e| Box::new(e) as _);
-        }
-        if raw.len() < 2 {
-            return Err(Box::new(
-                "takes \"env\" or an access key id, a secret and an optional session token",
-            ));
-        }
-        if raw.iter().any(|a| value::has_variables(a)) {
-            let id = unsafe { complex_arg(cf, &mut args[0])? };
-            let secret = unsafe { complex_arg(cf, &mut args[1])? };
-            let token = if args.len() > 2 {
-                Some(unsafe { complex_arg(cf, &mut args[2])? })
-            } else {
-                None
-            };
-            return Ok(CredentialSource::Variables(id, secret, token));
-        }
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        Credentials::new(
-            text(raw[0]),
-            text(raw[1]),
-            raw.get(2).map(|t| text(t)).filter(|t| !t.is_empty()),
-        )
-        .map(CredentialSource::Static)
-        .map_err(|e| Box::new(e) as _)
-    })();
-    match result {
-        Ok(c) => {
-            conf.s3_credentials = Some(c);
-            NGX_CONF_OK
-        }
-        Err(e) => conf_error(cf, cmd, e),
+}
+
+/// SAFETY: cf is live; args are this directive's.
+unsafe fn credentials(
+    cf: *mut ngx_conf_t,
+    args: &mut [ngx_str_t],
+) -> Result<CredentialSource, Box<dyn fmt::Display>> {
+    let raw: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    if raw == [b"env".as_slice()] {
+        return Credentials::from_env(|k| std::env::var(k).ok())
+            .map(CredentialSource::Static)
+            .map_err(|e| Box::new(e) as _);
     }
+    if raw.len() < 2 {
+        return Err(Box::new(
+            "takes \"env\" or an access key id, a secret and an optional session token",
+        ));
+    }
+    if raw.iter().any(|a| value::has_variables(a)) {
+        // SAFETY: forwarded from the caller.
+        let id = unsafe { complex_arg(cf, &mut args[0])? };
+        let secret = unsafe { complex_arg(cf, &mut args[1])? };
+        let token = if args.len() > 2 {
+            Some(unsafe { complex_arg(cf, &mut args[2])? })
+        } else {
+            None
+        };
+        return Ok(CredentialSource::Variables(id, secret, token));
+    }
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    Credentials::new(
+        text(raw[0]),
+        text(raw[1]),
+        raw.get(2).map(|t| text(t)).filter(|t| !t.is_empty()),
+    )
+    .map(CredentialSource::Static)
+    .map_err(|e| Box::new(e) as _)
 }
 
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
@@ -537,7 +657,7 @@ const fn command(
     }
 }
 
-pub(crate) static mut COMMANDS: [ngx_command_t; 15] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 16] = [
     command(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -584,6 +704,12 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 15] = [
         ngx_string!("image_resize_rs_max_pixels"),
         ANY_LEVEL | NGX_CONF_TAKE1,
         cmd_max_pixels,
+        0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_thread_pool"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        cmd_thread_pool,
         0,
     ),
     command(

@@ -1,43 +1,54 @@
 //! The header and body filters: image_filter's state machine, minus its
-//! first-buffer sniffing.
+//! first-buffer sniffing, with the image work on an nginx thread pool.
 //!
-//! Phases (as in `ngx_http_image_filter_module.c`):
-//! - header filter: decide early (pass non-200s, refuse encoded or over-size
-//!   bodies from Content-Length) and **hold the headers**;
-//! - `Read`: accumulate the whole body (memory or file buffers), bounded by
-//!   `image_resize_rs_buffer`;
-//! - process: sniff, then test / size / transform via [`crate::pipeline`];
-//! - send: release the (rewritten) headers and the new body, then `Pass`.
+//! One path per request (as in `ngx_http_image_filter_module.c`):
+//! - header filter: decide early (pass what is not ours, refuse encoded or
+//!   over-size bodies from Content-Length) and **hold the headers**;
+//! - [`State::Reading`]: accumulate the whole body (memory or file buffers),
+//!   bounded by `image_resize_rs_buffer`; an upstream that fails after its
+//!   headers is answered 502/504 at once;
+//! - [`State::Running`]: [`crate::pipeline::run`] works on a pool thread
+//!   ([`super::threads`]), the request blocked like the copy filter's
+//!   `aio threads`; `test`, `size` and the no-thread fallback run inline;
+//! - [`State::Done`]: the writer calls us again and we send the reply;
+//! - [`State::Sent`]: the reply's bytes live here until the pool goes.
 //!
-//! Every failure goes through [`fail`]: one error-log line, then 415.
+//! Every failure goes through [`fail`]: one error-log line, then an error
+//! status through nginx's error page (415 for a bad image, as image_filter).
+//!
+//! No `&mut Ctx` is held across a call into nginx: the header filter is
+//! re-entered by our own error page.
 
-use core::ffi::c_void;
 use core::ptr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use ngx::core::Pool;
 use ngx::ffi::{
-    ngx_alloc_chain_link, ngx_buf_t, ngx_chain_t, ngx_http_clean_header,
+    ngx_alloc_chain_link, ngx_buf_t, ngx_chain_t, ngx_current_msec, ngx_http_clean_header,
     ngx_http_filter_finalize_request, ngx_http_output_body_filter_pt,
     ngx_http_output_header_filter_pt, ngx_http_request_t, ngx_http_top_body_filter,
-    ngx_http_top_header_filter, ngx_http_weak_etag, ngx_int_t, ngx_module_t, ngx_pcalloc,
-    ngx_read_file, NGX_ERROR, NGX_HTTP_NOT_MODIFIED, NGX_HTTP_OK, NGX_HTTP_PARTIAL_CONTENT,
-    NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, NGX_OK,
+    ngx_http_top_header_filter, ngx_http_weak_etag, ngx_int_t, ngx_module_t, ngx_msec_t,
+    ngx_pcalloc, ngx_pool_cleanup_add, ngx_read_file, ngx_table_elt_t, NGX_AGAIN, NGX_ERROR,
+    NGX_HTTP_BAD_GATEWAY, NGX_HTTP_GATEWAY_TIME_OUT, NGX_HTTP_HEAD, NGX_HTTP_INTERNAL_SERVER_ERROR,
+    NGX_HTTP_NOT_MODIFIED, NGX_HTTP_OK, NGX_HTTP_PARTIAL_CONTENT, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+    NGX_OK,
 };
-use ngx::http::HttpModuleLocationConf;
+use ngx::http::{HttpModuleLocationConf, Request};
 
 use super::conf::LocConf;
-use super::log::{request_debug, request_error};
+use super::fault::{self, Fault};
+use super::log::{request_debug, request_error, request_warn};
+use super::threads::{self, Posted};
 use super::Module;
-use crate::pipeline::{self, ImageType, Job, Operation, Outcome};
-use crate::value::{Mode, UNLIMITED};
+use crate::pipeline::{self, Reply, Settings};
+use crate::value::Mode;
 
 static mut NEXT_HEADER_FILTER: ngx_http_output_header_filter_pt = None;
 static mut NEXT_BODY_FILTER: ngx_http_output_body_filter_pt = None;
 
-/// `r->connection->buffered` bit while we hold body data (image_filter's value:
-/// the two modules are never active in the same request).
-const BUFFERED: u32 = 0x08;
+/// Our bit in `r->buffered` while we hold the body or wait for a thread:
+/// image_filter's value (it uses it in `c->buffered`). `r->buffered` rather
+/// than the connection's, so a subrequest is not finalized under us either.
+const BUFFERED: u8 = 0x08;
 
 /// Called from postconfiguration: push our filters on top of the chain, which
 /// the module order places where image_filter sits.
@@ -51,114 +62,176 @@ pub(crate) fn install() {
     }
 }
 
-fn next_header(r: *mut ngx_http_request_t) -> ngx_int_t {
+fn next_header(r: &mut Request) -> ngx_int_t {
     // SAFETY: set in install() before any request; never null after nginx's own filters.
-    unsafe { NEXT_HEADER_FILTER.expect("next header filter")(r) }
+    unsafe { NEXT_HEADER_FILTER.expect("next header filter")(raw(r)) }
 }
 
-fn next_body(r: *mut ngx_http_request_t, cl: *mut ngx_chain_t) -> ngx_int_t {
+fn next_body(r: &mut Request, cl: *mut ngx_chain_t) -> ngx_int_t {
     // SAFETY: as above.
-    unsafe { NEXT_BODY_FILTER.expect("next body filter")(r, cl) }
+    unsafe { NEXT_BODY_FILTER.expect("next body filter")(raw(r), cl) }
 }
 
-fn module() -> *mut ngx_module_t {
-    ptr::addr_of!(super::ngx_http_image_resize_rs_module) as *mut ngx_module_t
+fn raw(r: &mut Request) -> *mut ngx_http_request_t {
+    (r as *mut Request).cast()
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Phase {
-    Read,
+fn module() -> &'static ngx_module_t {
+    // SAFETY: the module static is written by nginx only while loading config.
+    unsafe { &*ptr::addr_of!(super::ngx_http_image_resize_rs_module) }
+}
+
+/// Where a request is; each state carries its data.
+pub(crate) enum State {
+    /// Accumulating the body; `last_data` is when bytes last arrived.
+    Reading {
+        body: Vec<u8>,
+        last_data: ngx_msec_t,
+    },
+    /// A pool thread owns the body.
+    Running,
+    /// The thread is back: the next body-filter call sends this.
+    Done(Finished),
+    /// Handed to the next filters; the bytes must outlive their buffers.
+    Sent { _out: Vec<u8> },
+    /// Passing through (after a failure, or not ours).
     Pass,
 }
 
-/// Per-request state, allocated in the request pool (dropped with it).
-struct Ctx {
-    phase: Phase,
-    /// The upstream body; capacity reserved from Content-Length when known.
-    body: Vec<u8>,
+/// What [`pipeline::run`] made of a body, plus the body (the original is
+/// what "as is" sends).
+pub(crate) struct Finished {
+    pub body: Vec<u8>,
+    pub result: Result<Reply, Failure>,
+    pub elapsed_us: u64,
+}
+
+/// Why a job gave no reply.
+pub(crate) enum Failure {
+    Pipeline(pipeline::Error),
+    Panic,
+}
+
+/// Per-request state, in the request pool (dropped by a pool cleanup).
+pub(crate) struct Ctx {
+    state: State,
+    /// Settings read from the configuration when the body completed.
+    settings: Settings,
     /// `image_resize_rs_buffer`.
     limit: usize,
-    /// What we send; must outlive the buffers handed to the next filters,
-    /// so it lives here until the request pool goes.
-    out: Vec<u8>,
+    /// The response status is 200: a body that is not an image is refused
+    /// (415). Any other status (an error page that is an image, e.g.
+    /// `error_page 404 /placeholder.jpg`) is transformed if it is an image
+    /// and otherwise sent as it came.
+    strict: bool,
 }
 
-fn get_ctx<'a>(r: *mut ngx_http_request_t) -> Option<&'a mut Ctx> {
-    // SAFETY: r->ctx has ngx_http_max_module slots; ours holds a *mut Ctx or null.
-    unsafe {
-        let p = *(*r).ctx.add((*module()).ctx_index) as *mut Ctx;
-        p.as_mut()
-    }
+fn get_ctx(r: &Request) -> *mut Ctx {
+    // The slot holds null or the Ctx this module stored for this request.
+    r.get_module_ctx::<Ctx>(module())
+        .map_or(ptr::null_mut(), |c| c as *const Ctx as *mut Ctx)
 }
 
-fn set_ctx(r: *mut ngx_http_request_t, ctx: *mut Ctx) {
-    // SAFETY: as above.
-    unsafe { *(*r).ctx.add((*module()).ctx_index) = ctx as *mut c_void };
-}
-
-/// Never let a panic unwind into nginx: a bug costs one request, not a worker.
-fn guard(r: *mut ngx_http_request_t, f: impl FnOnce() -> ngx_int_t) -> ngx_int_t {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(rc) => rc,
-        Err(_) => {
-            request_error(r, format_args!("internal error (panic) while filtering"));
-            NGX_ERROR as ngx_int_t
-        }
-    }
-}
-
+/// Never let a panic unwind into nginx: a bug costs one request (a 500 and
+/// one log line), not a worker.
 unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx_int_t {
-    guard(r, || header_filter_impl(r))
+    // SAFETY: nginx calls filters with a live request on its own thread.
+    let run = || header_filter_impl(unsafe { Request::from_ngx_http_request(r) });
+    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|_| {
+        request_error(r, format_args!("internal error (panic) while filtering"));
+        // A status: nginx finalizes the request with it (an error page).
+        NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t
+    })
 }
 
 unsafe extern "C" fn body_filter(r: *mut ngx_http_request_t, cl: *mut ngx_chain_t) -> ngx_int_t {
-    guard(r, || body_filter_impl(r, cl))
+    // SAFETY: as above.
+    let run = || body_filter_impl(unsafe { Request::from_ngx_http_request(r) }, cl);
+    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|_| {
+        const WHY: &str = "internal error (panic) while filtering";
+        // SAFETY: r is live; a panic leaves no borrow of the Ctx behind.
+        let req = unsafe { Request::from_ngx_http_request(r) };
+        let ctx = get_ctx(req);
+        // SAFETY: reading a bitfield of a live request.
+        if ctx.is_null() || unsafe { (*r).header_sent() } != 0 {
+            request_error(r, format_args!("{WHY}"));
+            return NGX_ERROR as ngx_int_t;
+        }
+        // Headers still held: answer 500 instead of closing the connection.
+        catch_unwind(AssertUnwindSafe(|| {
+            fail(req, ctx, Refusal::Internal, format_args!("{WHY}"))
+        }))
+        .unwrap_or(NGX_ERROR as ngx_int_t)
+    })
 }
 
-fn header_filter_impl(r: *mut ngx_http_request_t) -> ngx_int_t {
-    // SAFETY: r is a live request; nginx calls filters on its own thread.
-    let ho = unsafe { &mut (*r).headers_out };
+fn header_filter_impl(r: &mut Request) -> ngx_int_t {
+    let rp = raw(r);
+    // SAFETY: r is live; its headers are ours to read until sent.
+    let ho = unsafe { &mut (*rp).headers_out };
 
     if ho.status == NGX_HTTP_NOT_MODIFIED as usize {
         return next_header(r);
     }
 
-    if get_ctx(r).is_some() {
+    if !get_ctx(r).is_null() {
         // Our own error page after ngx_http_filter_finalize_request: let it through.
-        set_ctx(r, ptr::null_mut());
+        r.set_module_ctx(ptr::null_mut(), module());
         return next_header(r);
     }
 
-    // SAFETY: r is live, and the loc conf of a live request is set.
-    let conf = unsafe { Module::location_conf(&*(r as *const ngx::http::Request)) };
-    let Some(conf) = conf else {
+    let Some(conf) = Module::location_conf(r) else {
         return next_header(r);
     };
     if conf.mode() == Mode::Off {
         return next_header(r);
     }
 
-    // Unlike image_filter, errors and redirects from the origin (S3's 403/404,
-    // 5xx) reach the client as they are.
-    if ho.status != NGX_HTTP_OK as usize && ho.status != NGX_HTTP_PARTIAL_CONTENT as usize {
+    let status = ho.status;
+    // SAFETY: reading fields of a live request.
+    if unsafe { (*rp).http_version } == 9 && r.upstream().is_some() {
+        // The origin answered garbage instead of a status line (nginx logged
+        // "upstream sent no valid HTTP/1.0 header") and proxy fell back to
+        // passing it as HTTP/0.9, without headers. Answer 502 in the
+        // client's own protocol instead.
+        // SAFETY: as above; the request line was parsed into these fields.
+        unsafe {
+            let proto = (*rp).http_protocol.as_bytes();
+            let h2 = is_http2(rp);
+            if !h2 && proto.is_empty() {
+                return next_header(r); // a real HTTP/0.9 client
+            }
+            (*rp).http_version = if h2 {
+                2000
+            } else if proto.eq_ignore_ascii_case(b"HTTP/1.0") {
+                1000
+            } else {
+                1001
+            };
+        }
+        return NGX_HTTP_BAD_GATEWAY as ngx_int_t;
+    }
+    let strict = status == NGX_HTTP_OK as usize;
+    if !strict && status != NGX_HTTP_PARTIAL_CONTENT as usize && !is_image_type(ho) {
+        // Errors and redirects from the origin (S3's 403/404 XML, 5xx) reach
+        // the client as they are; an image with another status (an
+        // error_page placeholder) is transformed below, keeping its status.
+        return next_header(r);
+    }
+    let big = ho.content_length_n > conf.buffer_size as i64;
+    if !strict && (big || has_encoding(ho)) {
         return next_header(r);
     }
 
-    // SAFETY: the request pool outlives every use of ctx; allocate() registers Drop.
-    let ctx = unsafe { Pool::from_ngx_pool((*r).pool) }.allocate(Ctx {
-        phase: Phase::Read,
-        body: Vec::new(),
-        limit: conf.buffer_size,
-        out: Vec::new(),
-    });
-    if ctx.is_null() {
-        return NGX_ERROR as ngx_int_t;
-    }
-    set_ctx(r, ctx);
+    let Some(ctx) = new_ctx(r, conf, strict) else {
+        request_error(rp, format_args!("cannot allocate the request context"));
+        return NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
+    };
+    r.set_module_ctx(ctx.cast(), module());
 
-    if ho.status == NGX_HTTP_PARTIAL_CONTENT as usize {
+    if status == NGX_HTTP_PARTIAL_CONTENT as usize {
         request_error(
-            r,
+            rp,
             format_args!(
                 "origin answered 206 Partial Content; a part of an image cannot be \
                  processed (do not forward Range: proxy_set_header Range \"\")"
@@ -169,29 +242,27 @@ fn header_filter_impl(r: *mut ngx_http_request_t) -> ngx_int_t {
 
     let ct = ho.content_type.as_bytes();
     if ct.len() >= 25 && ct[..25].eq_ignore_ascii_case(b"multipart/x-mixed-replace") {
-        request_error(r, format_args!("multipart/x-mixed-replace response"));
+        request_error(rp, format_args!("multipart/x-mixed-replace response"));
         return NGX_ERROR as ngx_int_t;
     }
 
-    // SAFETY: a non-null content_encoding points at a live header entry.
-    if let Some(ce) = unsafe { ho.content_encoding.as_ref() } {
-        let v = ce.value.as_bytes();
-        if ce.hash != 0 && !v.is_empty() && !v.eq_ignore_ascii_case(b"identity") {
-            request_error(
-                r,
-                format_args!(
-                    "response has \"Content-Encoding: {}\", not an image",
-                    String::from_utf8_lossy(v)
-                ),
-            );
-            return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t;
-        }
+    if has_encoding(ho) {
+        // SAFETY: has_encoding checked the entry is live.
+        let v = unsafe { (*ho.content_encoding).value.as_bytes() };
+        request_error(
+            rp,
+            format_args!(
+                "response has \"Content-Encoding: {}\", not an image",
+                String::from_utf8_lossy(v)
+            ),
+        );
+        return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t;
     }
 
     let len = ho.content_length_n;
-    if len > conf.buffer_size as i64 {
+    if big {
         request_error(
-            r,
+            rp,
             format_args!(
                 "too big response: Content-Length {} exceeds image_resize_rs_buffer {}",
                 len, conf.buffer_size
@@ -199,14 +270,15 @@ fn header_filter_impl(r: *mut ngx_http_request_t) -> ngx_int_t {
         );
         return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t;
     }
-    // SAFETY: ctx was just allocated above.
-    let ctx = unsafe { &mut *ctx };
-    if len > 0 && ctx.body.try_reserve_exact(len as usize).is_err() {
-        request_error(
-            r,
-            format_args!("cannot allocate {} bytes for the body", len),
-        );
-        return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t;
+    if len > 0 {
+        // SAFETY: ctx was just stored; no other reference to it exists now.
+        let ctx = unsafe { &mut *ctx };
+        if let State::Reading { body, .. } = &mut ctx.state {
+            if body.try_reserve_exact(len as usize).is_err() {
+                request_error(rp, format_args!("cannot allocate {len} bytes for the body"));
+                return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t;
+            }
+        }
     }
 
     // SAFETY: a non-null refresh points at a live header entry.
@@ -215,60 +287,183 @@ fn header_filter_impl(r: *mut ngx_http_request_t) -> ngx_int_t {
     }
     // SAFETY: bitfield setters on a live request.
     unsafe {
-        (*r).set_main_filter_need_in_memory(1);
-        (*r).set_allow_ranges(0);
+        (*rp).set_main_filter_need_in_memory(1);
+        (*rp).set_allow_ranges(0);
     }
     // Headers are held until the body's outcome is known.
     NGX_OK as ngx_int_t
 }
 
-fn body_filter_impl(r: *mut ngx_http_request_t, mut cl: *mut ngx_chain_t) -> ngx_int_t {
-    if cl.is_null() {
+fn is_image_type(ho: &ngx::ffi::ngx_http_headers_out_t) -> bool {
+    let ct = ho.content_type.as_bytes();
+    ct.len() > 6 && ct[..6].eq_ignore_ascii_case(b"image/")
+}
+
+fn has_encoding(ho: &ngx::ffi::ngx_http_headers_out_t) -> bool {
+    // SAFETY: a non-null content_encoding points at a live header entry.
+    match unsafe { ho.content_encoding.as_ref() } {
+        Some(ce) => {
+            let v = ce.value.as_bytes();
+            ce.hash != 0 && !v.is_empty() && !v.eq_ignore_ascii_case(b"identity")
+        }
+        None => false,
+    }
+}
+
+/// Allocates the Ctx in the request pool and registers its Drop, checking
+/// every allocation (ngx 0.5.1's `Pool::allocate` writes before its check).
+fn new_ctx(r: &mut Request, conf: &LocConf, strict: bool) -> Option<*mut Ctx> {
+    if super::fault::inject(r, super::fault::Fault::Alloc) {
+        return None;
+    }
+    let pool = r.pool().as_ptr();
+    // SAFETY: plain pool allocations; each result is checked before use.
+    unsafe {
+        let cln = ngx_pool_cleanup_add(pool, 0);
+        if cln.is_null() {
+            return None;
+        }
+        let p = ngx_pcalloc(pool, core::mem::size_of::<Ctx>()) as *mut Ctx;
+        if p.is_null() {
+            return None;
+        }
+        ptr::write(
+            p,
+            Ctx {
+                state: State::Reading {
+                    body: Vec::new(),
+                    last_data: ngx_current_msec,
+                },
+                settings: Settings::default(),
+                limit: conf.buffer_size,
+                strict,
+            },
+        );
+        (*cln).handler = Some(drop_ctx);
+        (*cln).data = p.cast();
+        Some(p)
+    }
+}
+
+unsafe extern "C" fn drop_ctx(data: *mut core::ffi::c_void) {
+    // SAFETY: data is the Ctx written by new_ctx; the pool is going away.
+    unsafe { ptr::drop_in_place(data as *mut Ctx) };
+}
+
+fn body_filter_impl(r: &mut Request, mut cl: *mut ngx_chain_t) -> ngx_int_t {
+    let ctx = get_ctx(r);
+    if ctx.is_null() {
         return next_body(r, cl);
     }
-    let Some(ctx) = get_ctx(r) else {
-        return next_body(r, cl);
-    };
-    if ctx.phase == Phase::Pass {
-        return next_body(r, cl);
+    let rp = raw(r);
+    // SAFETY: the Ctx lives in the request pool; this borrow ends before any
+    // call into nginx below.
+    let state = unsafe { &mut (*ctx).state };
+    match state {
+        State::Pass | State::Sent { .. } => return next_body(r, cl),
+        // Nothing to do until the thread is back (the writer does not call
+        // us while r->aio is set, but other paths may flush).
+        State::Running => return NGX_AGAIN as ngx_int_t,
+        State::Done(_) => {
+            let State::Done(done) = core::mem::replace(state, State::Pass) else {
+                unreachable!()
+            };
+            set_buffered(raw(r), false);
+            return finish(r, ctx, done);
+        }
+        State::Reading { .. } => {}
     }
 
-    // Phase::Read: take everything, whatever the buffer sizes.
-    let is_main = unsafe { (*r).main == r };
-    let mut last = false;
+    if fault::inject(r, Fault::Panic) {
+        panic!("image_resize_rs fault injection: panic");
+    }
+    // SAFETY: as above, a short borrow.
+    let limit = unsafe { (*ctx).limit };
+    let is_main = r.is_main();
+    let (mut last, mut flush, mut got) = (false, false, false);
     while !cl.is_null() {
         // SAFETY: a chain handed to a body filter is a valid list of valid buffers.
         let b = unsafe { &mut *(*cl).buf };
-        if let Err(reason) = take_buffer(ctx, b) {
-            return fail(r, ctx, format_args!("{reason}"));
+        let State::Reading { body, .. } = (unsafe { &mut (*ctx).state }) else {
+            unreachable!()
+        };
+        let before = body.len();
+        if let Err(reason) = take_buffer(body, limit, b) {
+            return fail(r, ctx, Refusal::Image, format_args!("{reason}"));
         }
+        got |= body.len() > before;
+        flush |= b.flush() != 0;
         if b.last_buf() != 0 || (!is_main && b.last_in_chain() != 0) {
             last = true;
         }
+        // SAFETY: as above.
         cl = unsafe { (*cl).next };
     }
+    if got {
+        if let State::Reading { last_data, .. } = unsafe { &mut (*ctx).state } {
+            // SAFETY: reading nginx's cached clock on its own thread.
+            *last_data = unsafe { ngx_current_msec };
+        }
+    }
 
-    // SAFETY: r->connection is live.
-    let c = unsafe { &mut *(*r).connection };
     if !last {
-        c.set_buffered(c.buffered() | BUFFERED);
+        if flush {
+            if let Some(status) = upstream_failed(r, ctx) {
+                return fail(r, ctx, status, format_args!(""));
+            }
+        }
+        set_buffered(rp, true);
         return NGX_OK as ngx_int_t;
     }
-    c.set_buffered(c.buffered() & !BUFFERED);
+    start(r, ctx)
+}
 
-    process(r, ctx)
+/// An upstream that failed after sending its headers: nginx finalizes it
+/// (`ngx_http_upstream_finalize_request` clears `u->cleanup`) and sends a
+/// flush instead of the last buffer. 504 when nothing arrived for
+/// `proxy_read_timeout`, else 502.
+fn upstream_failed(r: &mut Request, ctx: *mut Ctx) -> Option<Refusal> {
+    let u = r.upstream()?;
+    // SAFETY: r->upstream of a live request is live until the request is freed.
+    let u = unsafe { &*u };
+    if !u.cleanup.is_null() {
+        return None; // still reading: a flush of proxy_buffering off
+    }
+    // SAFETY: a short read of our own state.
+    let last_data = match unsafe { &(*ctx).state } {
+        State::Reading { last_data, .. } => *last_data,
+        _ => return None,
+    };
+    // SAFETY: u->conf is set for every upstream; the clock is nginx's.
+    let (timeout, now) = unsafe { ((*u.conf).read_timeout, ngx_current_msec) };
+    // nginx may leave a read timer up to NGX_TIMER_LAZY_DELAY (300 ms)
+    // earlier than the last read + timeout instead of re-arming it.
+    if timeout > 0 && now.wrapping_sub(last_data) + 300 >= timeout {
+        Some(Refusal::OriginTimeout)
+    } else {
+        Some(Refusal::Origin)
+    }
+}
+
+fn set_buffered(r: *mut ngx_http_request_t, on: bool) {
+    // SAFETY: a bitfield of a live request.
+    unsafe {
+        let b = (*r).buffered() as u8;
+        let b = if on { b | BUFFERED } else { b & !BUFFERED };
+        (*r).set_buffered(b.into());
+    }
 }
 
 /// Copies one buffer's bytes into the body and marks the buffer consumed.
-fn take_buffer(ctx: &mut Ctx, b: &mut ngx_buf_t) -> Result<(), String> {
+fn take_buffer(body: &mut Vec<u8>, limit: usize, b: &mut ngx_buf_t) -> Result<(), String> {
     let in_memory = b.temporary() != 0 || b.memory() != 0 || b.mmap() != 0;
     if in_memory {
         // SAFETY: pos..last is the readable part of an in-memory buffer.
         let len = unsafe { b.last.offset_from(b.pos) } as usize;
         if len > 0 {
-            reserve(ctx, len)?;
-            ctx.body
-                .extend_from_slice(unsafe { core::slice::from_raw_parts(b.pos, len) });
+            reserve(body, limit, len)?;
+            // SAFETY: as above.
+            body.extend_from_slice(unsafe { core::slice::from_raw_parts(b.pos, len) });
         }
         b.pos = b.last;
         if b.in_file() != 0 {
@@ -279,12 +474,11 @@ fn take_buffer(ctx: &mut Ctx, b: &mut ngx_buf_t) -> Result<(), String> {
         // without the copy filter reading it: read it ourselves.
         let len = (b.file_last - b.file_pos) as usize;
         if len > 0 {
-            reserve(ctx, len)?;
-            let start = ctx.body.len();
-            ctx.body.resize(start + len, 0);
+            reserve(body, limit, len)?;
+            let start = body.len();
+            body.resize(start + len, 0);
             // SAFETY: b->file is valid for in_file buffers; the destination has len bytes.
-            let n =
-                unsafe { ngx_read_file(b.file, ctx.body.as_mut_ptr().add(start), len, b.file_pos) };
+            let n = unsafe { ngx_read_file(b.file, body.as_mut_ptr().add(start), len, b.file_pos) };
             if n != len as isize {
                 return Err(format!("reading {len} bytes of a file buffer returned {n}"));
             }
@@ -294,215 +488,231 @@ fn take_buffer(ctx: &mut Ctx, b: &mut ngx_buf_t) -> Result<(), String> {
     Ok(())
 }
 
-fn reserve(ctx: &mut Ctx, more: usize) -> Result<(), String> {
-    let need = ctx.body.len() + more;
-    if need > ctx.limit {
+fn reserve(body: &mut Vec<u8>, limit: usize, more: usize) -> Result<(), String> {
+    let need = body.len() + more;
+    if need > limit {
         return Err(format!(
-            "too big response: more than image_resize_rs_buffer {} bytes",
-            ctx.limit
+            "too big response: more than image_resize_rs_buffer {limit} bytes"
         ));
     }
-    if need > ctx.body.capacity() {
+    if need > body.capacity() {
         // Grow geometrically but never past the limit.
-        let target = need.max(ctx.body.capacity() * 2).min(ctx.limit);
-        ctx.body
-            .try_reserve_exact(target - ctx.body.len())
+        let target = need.max(body.capacity() * 2).min(limit);
+        body.try_reserve_exact(target - body.len())
             .map_err(|_| format!("cannot allocate {target} bytes for the body"))?;
     }
     Ok(())
 }
 
-/// The one failure exit: a log line, then 415 through nginx's error page.
-fn fail(r: *mut ngx_http_request_t, ctx: &mut Ctx, args: core::fmt::Arguments<'_>) -> ngx_int_t {
-    request_error(r, args);
-    ctx.body = Vec::new();
-    ctx.phase = Phase::Pass;
-    // SAFETY: clearing our buffered bit on a live connection.
+/// The body is complete: read the settings, then run the pipeline on a pool
+/// thread, or inline (`test`, `size`, no pool, or a full queue).
+fn start(r: &mut Request, ctx: *mut Ctx) -> ngx_int_t {
+    let rp = raw(r);
+    set_buffered(rp, false);
+    let Some(conf) = Module::location_conf(r) else {
+        return fail(r, ctx, Refusal::Internal, format_args!("no configuration"));
+    };
+    let settings = conf.settings(r);
+    let thread_panic = fault::inject(r, Fault::ThreadPanic);
+    // SAFETY: short borrow; nothing else references the Ctx now.
+    let body = unsafe {
+        (*ctx).settings = settings;
+        match core::mem::replace(&mut (*ctx).state, State::Running) {
+            State::Reading { body, .. } => body,
+            _ => unreachable!(),
+        }
+    };
+    request_debug(rp, format_args!("body complete, {} bytes", body.len()));
+    if body.is_empty() && is_head(r) {
+        // A proxied HEAD (no `proxy_method GET`): the origin sent no body,
+        // so there is nothing to resize and no length to announce.
+        return send_head(r, ctx);
+    }
+
+    let body = if pipeline::is_cheap(settings.mode) {
+        body
+    } else {
+        match conf.thread_pool() {
+            None => body,
+            Some(pool) => match threads::post(r, pool, body, settings, thread_panic) {
+                Posted::Yes => {
+                    set_buffered(rp, true);
+                    return NGX_AGAIN as ngx_int_t;
+                }
+                Posted::No(body) => {
+                    request_warn(
+                        rp,
+                        format_args!("thread pool queue is full: processing inline"),
+                    );
+                    body
+                }
+            },
+        }
+    };
+    let done = threads::run_job(body, &settings, thread_panic);
+    // SAFETY: short write; the state was Running.
+    unsafe { (*ctx).state = State::Pass };
+    finish(r, ctx, done)
+}
+
+/// Called on the event loop by [`threads`] when the job is back: store the
+/// result, then the caller resumes the request (the writer calls us again).
+pub(crate) fn job_done(r: &mut Request, done: Finished) {
+    let ctx = get_ctx(r);
+    if ctx.is_null() {
+        return; // the request went another way (e.g. terminated); drop it
+    }
+    // SAFETY: short write to our own state.
     unsafe {
-        let c = &mut *(*r).connection;
-        c.set_buffered(c.buffered() & !BUFFERED);
-        ngx_http_filter_finalize_request(r, module(), NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t)
+        if matches!((*ctx).state, State::Running) {
+            (*ctx).state = State::Done(done);
+        }
     }
 }
 
-enum Reply {
-    /// The original bytes (image_filter's "asis"), with their detected type.
-    Original(ImageType),
-    /// A new image of this type.
-    Image(ImageType),
-    /// `size` answer.
-    Json,
+/// Why the filter answers an error instead of the image.
+#[derive(Clone, Copy)]
+enum Refusal {
+    /// A bad or unsupported image, or a bad parameter: 415, as image_filter.
+    Image,
+    /// The origin failed after its headers: 502.
+    Origin,
+    /// The origin stopped sending for proxy_read_timeout: 504.
+    OriginTimeout,
+    /// Our bug or an allocation failure: 500.
+    Internal,
 }
 
-fn process(r: *mut ngx_http_request_t, ctx: &mut Ctx) -> ngx_int_t {
-    // SAFETY: r is live, its loc conf set (the header filter checked).
-    let conf: &LocConf =
-        unsafe { Module::location_conf(&*(r as *const ngx::http::Request)) }.expect("loc conf");
-    let mode = conf.mode();
-
-    let Some(ty) = pipeline::sniff(&ctx.body) else {
-        if mode == Mode::Size {
-            ctx.out = pipeline::size_json(None);
-            return send(r, ctx, Reply::Json);
-        }
-        return if ctx.body.is_empty() {
-            fail(r, ctx, format_args!("empty response body, not an image"))
-        } else {
-            let head: Vec<String> = ctx
-                .body
-                .iter()
-                .take(4)
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            fail(
-                r,
-                ctx,
-                format_args!(
-                    "not a JPEG, GIF, PNG or WebP image ({} bytes starting with {})",
-                    ctx.body.len(),
-                    head.join(" ")
-                ),
-            )
-        };
-    };
-    request_debug(
-        r,
-        format_args!("{} image, {} bytes", ty.name(), ctx.body.len()),
-    );
-
-    match mode {
-        Mode::Test => return send(r, ctx, Reply::Original(ty)),
-        Mode::Size => {
-            let info = pipeline::read_header(ty, &ctx.body).map(|h| (ty, h.width, h.height));
-            ctx.out = pipeline::size_json(info);
-            return send(r, ctx, Reply::Json);
-        }
-        _ => {}
-    }
-
-    let angle = match conf.angle.get(r) {
-        a @ (90 | 180 | 270) => a as u32,
-        a => {
-            if mode == Mode::Rotate {
-                return fail(
-                    r,
-                    ctx,
-                    format_args!("rotate angle {a} is not 90, 180 or 270"),
+/// Turns the job's outcome into the response.
+fn finish(r: &mut Request, ctx: *mut Ctx, done: Finished) -> ngx_int_t {
+    let rp = raw(r);
+    // SAFETY: short read of our own state.
+    let strict = unsafe { (*ctx).strict };
+    match done.result {
+        Ok(reply) => {
+            if let Reply::Image {
+                ty, width, height, ..
+            } = &reply
+            {
+                request_debug(
+                    rp,
+                    format_args!(
+                        "{} {}x{} in {} us",
+                        ty.name(),
+                        width,
+                        height,
+                        done.elapsed_us
+                    ),
                 );
             }
-            0
+            send(r, ctx, reply, done.body)
         }
-    };
-    let (op, max_width, max_height) = match mode {
-        Mode::Rotate => (Operation::Rotate, UNLIMITED, UNLIMITED),
-        _ => {
-            let w = conf.width.get(r);
-            let h = conf.height.get(r);
-            if w == 0 || h == 0 {
-                return fail(
-                    r,
-                    ctx,
-                    format_args!("width and height must be positive numbers or \"-\""),
-                );
-            }
-            let op = if mode == Mode::Crop {
-                Operation::Crop
-            } else {
-                Operation::Resize
-            };
-            (op, w, h)
+        Err(Failure::Pipeline(e)) if !strict => {
+            // Not an image we can work on, with a non-200 status: as it came.
+            request_debug(rp, format_args!("{e}; sending the original"));
+            send_original(r, ctx, done.body)
         }
-    };
-    let quality = |v: Option<super::conf::Value>| v.map(|v| v.get(r)).unwrap_or(0);
-    let jpeg_quality = quality(conf.jpeg_quality);
-    let webp_quality = quality(conf.webp_quality);
-    if (ty == ImageType::Jpeg && (jpeg_quality == 0 || jpeg_quality == UNLIMITED))
-        || (ty == ImageType::Webp && (webp_quality == 0 || webp_quality == UNLIMITED))
-    {
-        return fail(r, ctx, format_args!("invalid {} quality", ty.name()));
-    }
-    let sharpen = match conf.sharpen.map(|v| v.get(r)).unwrap_or(0) {
-        UNLIMITED => 0,
-        s => s.min(1000) as u32,
-    };
-
-    let job = Job {
-        op,
-        max_width,
-        max_height,
-        angle,
-        jpeg_quality: jpeg_quality.min(100) as u32,
-        webp_quality: webp_quality.min(100) as u32,
-        sharpen,
-        transparency: conf.transparency != 0,
-        interlace: conf.interlace != 0,
-        max_pixels: conf.max_pixels.unwrap_or(crate::value::DEFAULT_MAX_PIXELS),
-    };
-
-    let outcome = catch_unwind(AssertUnwindSafe(|| pipeline::process(&ctx.body, &job)));
-    match outcome {
-        Ok(Ok(Outcome::AsIs)) => send(r, ctx, Reply::Original(ty)),
-        Ok(Ok(Outcome::Encoded {
-            ty,
-            bytes,
-            width,
-            height,
-        })) => {
-            request_debug(
-                r,
-                format_args!("{} {}x{}, {} bytes", ty.name(), width, height, bytes.len()),
-            );
-            ctx.out = bytes;
-            ctx.body = Vec::new();
-            send(r, ctx, Reply::Image(ty))
-        }
-        Ok(Err(e)) => fail(r, ctx, format_args!("{e}")),
-        Err(_) => fail(
+        Err(Failure::Pipeline(e)) => fail(r, ctx, Refusal::Image, format_args!("{e}")),
+        Err(Failure::Panic) => fail(
             r,
             ctx,
+            Refusal::Internal,
             format_args!("internal error (panic) while processing the image"),
         ),
     }
 }
 
-/// Releases the held headers (rewritten for the reply) and the reply body.
-fn send(r: *mut ngx_http_request_t, ctx: &mut Ctx, reply: Reply) -> ngx_int_t {
-    ctx.phase = Phase::Pass;
-    // SAFETY: r is live; header fields are ours to rewrite until sent.
-    let ho = unsafe { &mut (*r).headers_out };
-    match reply {
-        Reply::Json => {
+/// The one failure exit: one log line, then the error status through nginx's
+/// error page.
+fn fail(r: &mut Request, ctx: *mut Ctx, why: Refusal, args: core::fmt::Arguments<'_>) -> ngx_int_t {
+    let rp = raw(r);
+    let status = match why {
+        Refusal::Image => NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+        Refusal::Origin => {
+            request_error(
+                rp,
+                format_args!("origin failed after sending its headers: 502, nothing cached"),
+            );
+            NGX_HTTP_BAD_GATEWAY
+        }
+        Refusal::OriginTimeout => {
+            request_error(
+                rp,
+                format_args!("origin timed out after sending its headers: 504, nothing cached"),
+            );
+            NGX_HTTP_GATEWAY_TIME_OUT
+        }
+        Refusal::Internal => NGX_HTTP_INTERNAL_SERVER_ERROR,
+    };
+    if matches!(why, Refusal::Image | Refusal::Internal) {
+        request_error(rp, args);
+    }
+    // SAFETY: short write; the body is freed now rather than with the pool.
+    unsafe { (*ctx).state = State::Pass };
+    set_buffered(rp, false);
+    // SAFETY: r is live; nginx sends the error page and finalizes.
+    unsafe { ngx_http_filter_finalize_request(rp, module() as *const _ as *mut _, status as _) }
+}
+
+fn send_original(r: &mut Request, ctx: *mut Ctx, body: Vec<u8>) -> ngx_int_t {
+    release(r, ctx, body)
+}
+
+/// Rewrites the held headers for the reply, then releases them and the body.
+fn send(r: &mut Request, ctx: *mut Ctx, reply: Reply, body: Vec<u8>) -> ngx_int_t {
+    let rp = raw(r);
+    let out = match reply {
+        Reply::Json(json) => {
             // SAFETY: as image_filter's json reply.
-            unsafe { ngx_http_clean_header(r) };
-            ho.status = NGX_HTTP_OK as usize;
-            set_content_type(r, "application/json");
-            ctx.body = Vec::new();
+            unsafe {
+                ngx_http_clean_header(rp);
+                (*rp).headers_out.status = NGX_HTTP_OK as usize;
+            }
+            set_content_type(rp, "application/json");
+            json
         }
         Reply::Original(ty) => {
-            set_content_type(r, ty.mime());
-            ctx.out = core::mem::take(&mut ctx.body);
+            set_content_type(rp, ty.mime());
+            body
         }
-        Reply::Image(ty) => {
-            set_content_type(r, ty.mime());
+        Reply::Image { ty, bytes, .. } => {
+            drop(body);
+            set_content_type(rp, ty.mime());
             // SAFETY: a different representation gets a weak validator.
-            unsafe { ngx_http_weak_etag(r) };
+            unsafe { ngx_http_weak_etag(rp) };
+            bytes
         }
+    };
+    release(r, ctx, out)
+}
+
+fn release(r: &mut Request, ctx: *mut Ctx, mut out: Vec<u8>) -> ngx_int_t {
+    let rp = raw(r);
+    // SAFETY: r is live; header fields are ours to rewrite until sent.
+    unsafe {
+        let ho = &mut (*rp).headers_out;
+        ho.content_length_n = out.len() as i64;
+        if let Some(h) = ho.content_length.as_mut() {
+            h.hash = 0;
+        }
+        ho.content_length = ptr::null_mut();
+        // Ranges are off for our replies (allow_ranges = 0); don't advertise
+        // them (S3 sends "Accept-Ranges: bytes").
+        hide_header(&mut ho.headers, b"accept-ranges");
     }
-    let ho = unsafe { &mut (*r).headers_out };
-    ho.content_length_n = ctx.out.len() as i64;
-    // SAFETY: a non-null content_length points at a live header entry.
-    if let Some(h) = unsafe { ho.content_length.as_mut() } {
-        h.hash = 0;
-    }
-    ho.content_length = ptr::null_mut();
+    let (start, end) = {
+        let range = out.as_mut_ptr_range();
+        (range.start, range.end)
+    };
+    // SAFETY: the bytes move into the Ctx, which lives as long as the pool.
+    unsafe { (*ctx).state = State::Sent { _out: out } };
 
     let rc = next_header(r);
     // SAFETY: reading a bitfield of a live request.
     if rc == NGX_ERROR as ngx_int_t
         || rc > NGX_OK as ngx_int_t
-        || unsafe { (*r).header_only() } != 0
+        || unsafe { (*rp).header_only() } != 0
     {
-        ctx.out = Vec::new();
         return if rc > NGX_OK as ngx_int_t || rc == NGX_ERROR as ngx_int_t {
             rc
         } else {
@@ -510,27 +720,46 @@ fn send(r: *mut ngx_http_request_t, ctx: &mut Ctx, reply: Reply) -> ngx_int_t {
         };
     }
 
-    // SAFETY: pool allocations for one buffer and one chain link.
+    // SAFETY: pool allocations for one buffer and one chain link, both checked.
     unsafe {
-        let pool = (*r).pool;
+        let pool = (*rp).pool;
         let b = ngx_pcalloc(pool, core::mem::size_of::<ngx_buf_t>()) as *mut ngx_buf_t;
-        let out = ngx_alloc_chain_link(pool);
-        if b.is_null() || out.is_null() {
+        let cl = ngx_alloc_chain_link(pool);
+        if b.is_null() || cl.is_null() {
             return NGX_ERROR as ngx_int_t;
         }
-        let range = ctx.out.as_mut_ptr_range();
-        (*b).pos = range.start;
-        (*b).last = range.end;
-        (*b).start = range.start;
-        (*b).end = range.end;
+        (*b).pos = start;
+        (*b).last = end;
+        (*b).start = start;
+        (*b).end = end;
         (*b).set_memory(1);
-        if (*r).main == r {
+        if (*rp).main == rp {
             (*b).set_last_buf(1);
         }
         (*b).set_last_in_chain(1);
-        (*out).buf = b;
-        (*out).next = ptr::null_mut();
-        next_body(r, out)
+        (*cl).buf = b;
+        (*cl).next = ptr::null_mut();
+        next_body(r, cl)
+    }
+}
+
+/// Hides every response header named `name` (lower case).
+///
+/// SAFETY: `list` is a live `ngx_list_t` of `ngx_table_elt_t`.
+unsafe fn hide_header(list: &mut ngx::ffi::ngx_list_t, name: &[u8]) {
+    let mut part: *mut ngx::ffi::ngx_list_part_t = &mut list.part;
+    while !part.is_null() {
+        // SAFETY: each part holds nelts elements of ngx_table_elt_t.
+        let elts = unsafe {
+            core::slice::from_raw_parts_mut((*part).elts as *mut ngx_table_elt_t, (*part).nelts)
+        };
+        for h in elts {
+            if h.hash != 0 && h.key.as_bytes().eq_ignore_ascii_case(name) {
+                h.hash = 0;
+            }
+        }
+        // SAFETY: as above.
+        part = unsafe { (*part).next };
     }
 }
 
@@ -542,5 +771,43 @@ fn set_content_type(r: *mut ngx_http_request_t, mime: &'static str) {
         ho.content_type.data = mime.as_ptr() as *mut u8;
         ho.content_type_len = mime.len();
         ho.content_type_lowcase = ptr::null_mut();
+    }
+}
+
+/// Is this a HEAD request?
+fn is_head(r: &Request) -> bool {
+    // SAFETY: reading the method of a live request.
+    unsafe {
+        (*(r as *const Request as *const ngx_http_request_t)).method == NGX_HTTP_HEAD as usize
+    }
+}
+
+/// The headers of a proxied HEAD, without a length we cannot know.
+fn send_head(r: &mut Request, ctx: *mut Ctx) -> ngx_int_t {
+    let rp = raw(r);
+    // SAFETY: r is live; header fields are ours to rewrite until sent.
+    unsafe {
+        let ho = &mut (*rp).headers_out;
+        ho.content_length_n = -1;
+        if let Some(h) = ho.content_length.as_mut() {
+            h.hash = 0;
+        }
+        ho.content_length = ptr::null_mut();
+        hide_header(&mut ho.headers, b"accept-ranges");
+        ngx_http_weak_etag(rp);
+        (*ctx).state = State::Pass;
+    }
+    next_header(r)
+}
+
+/// Is this request an HTTP/2 stream?
+pub(crate) fn is_http2(r: *mut ngx_http_request_t) -> bool {
+    #[cfg(ngx_feature = "http_v2")]
+    // SAFETY: reading a field of a live request.
+    return unsafe { !(*r).stream.is_null() };
+    #[cfg(not(ngx_feature = "http_v2"))]
+    {
+        let _ = r;
+        false
     }
 }

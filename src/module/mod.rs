@@ -3,9 +3,11 @@
 //! [`crate::pipeline`] and [`crate::s3`].
 
 mod conf;
+mod fault;
 mod filter;
 mod log;
 mod s3vars;
+mod threads;
 
 #[cfg(feature = "export-modules")]
 use core::ffi::c_char;

@@ -6,9 +6,10 @@ use super::ImageType;
 /// Every failure of the pipeline is a value of this type; nothing panics.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The body is not a JPEG, GIF, PNG or WebP image (or is shorter than 16 bytes).
-    #[error("not a JPEG, GIF, PNG or WebP image")]
-    NotAnImage,
+    /// The body is not a JPEG, GIF, PNG or WebP image (or is shorter than
+    /// 16 bytes): its length and first bytes, for the log line.
+    #[error("{}", not_an_image(*len, head))]
+    NotAnImage { len: usize, head: [u8; 4] },
     /// Neither the header shortcut nor the decoder could find the dimensions.
     #[error("cannot read {0} dimensions")]
     UnreadableHeader(ImageType),
@@ -18,7 +19,38 @@ pub enum Error {
     /// Truncated or corrupt data, or a decoder limit was hit.
     #[error("corrupt or truncated {ty}: {reason}")]
     Decode { ty: ImageType, reason: String },
+    /// A request-time parameter (from variables) is not usable, e.g. a
+    /// `resize` width of "abc" or a `rotate` angle of 45.
+    #[error("{0}")]
+    InvalidParameter(String),
     /// The encoder refused the image (e.g. dimensions beyond the format's maximum).
     #[error("cannot encode {ty}: {reason}")]
     Encode { ty: ImageType, reason: String },
+}
+
+fn not_an_image(len: usize, head: &[u8; 4]) -> String {
+    if len == 0 {
+        return "empty response body, not an image".into();
+    }
+    let head: Vec<String> = head[..len.min(4)]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        "not a JPEG, GIF, PNG or WebP image ({len} bytes starting with {})",
+        head.join(" ")
+    )
+}
+
+impl Error {
+    /// [`Error::NotAnImage`] for this body.
+    pub fn not_an_image(body: &[u8]) -> Error {
+        let mut head = [0u8; 4];
+        let n = body.len().min(4);
+        head[..n].copy_from_slice(&body[..n]);
+        Error::NotAnImage {
+            len: body.len(),
+            head,
+        }
+    }
 }

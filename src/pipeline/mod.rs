@@ -9,8 +9,10 @@ mod bitmap;
 mod decode;
 mod encode;
 mod error;
+#[cfg(any(test, feature = "gen"))]
 pub mod gen;
 mod json;
+mod run;
 mod sharpen;
 mod sniff;
 mod transform;
@@ -20,6 +22,7 @@ mod tests;
 
 pub use error::Error;
 pub use json::size_json;
+pub use run::{is_cheap, run, Reply, Settings};
 pub use sniff::{read_header, sniff, Header};
 
 use bitmap::Bitmap;
@@ -62,7 +65,8 @@ impl std::fmt::Display for ImageType {
     }
 }
 
-/// The transforming filters (test/size/off are handled by the caller).
+/// The geometry of the transforming modes of [`Mode`] (`test`, `size` and
+/// `off` never reach the transform step).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
     Rotate,
@@ -70,7 +74,7 @@ pub enum Operation {
     Crop,
 }
 
-/// One request's worth of image_filter settings.
+/// Validated transform parameters (built by [`run`] from [`Settings`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Job {
     pub op: Operation,
@@ -79,9 +83,10 @@ pub struct Job {
     pub max_height: u64,
     /// 0, 90, 180 or 270, counter-clockwise. Other values are treated as 0.
     pub angle: u32,
-    /// 1..=100 (values above 100 are clamped).
+    /// 1..=100 (values above 100 are clamped); 0 = invalid, an error only
+    /// when a JPEG is actually encoded (image_filter checks it that late).
     pub jpeg_quality: u32,
-    /// 1..=100.
+    /// As `jpeg_quality`, for WebP.
     pub webp_quality: u32,
     /// Percent, 0 = off.
     pub sharpen: u32,
@@ -91,7 +96,7 @@ pub struct Job {
     pub max_pixels: u64,
 }
 
-/// Result of [`process`].
+/// Result of [`process`] (the transform step of [`run`]).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Send the original bytes unchanged.
@@ -149,7 +154,17 @@ pub fn process_lossless(data: &[u8], job: &Job) -> Result<Outcome, Error> {
 }
 
 fn process_as(data: &[u8], job: &Job, out_ty: Option<ImageType>) -> Result<Outcome, Error> {
-    let ty = sniff(data).ok_or(Error::NotAnImage)?;
+    let ty = sniff(data).ok_or_else(|| Error::not_an_image(data))?;
+    transform_image(ty, data, job, out_ty)
+}
+
+/// The transform step for a body already sniffed as `ty`.
+fn transform_image(
+    ty: ImageType,
+    data: &[u8],
+    job: &Job,
+    out_ty: Option<ImageType>,
+) -> Result<Outcome, Error> {
     let hdr = read_header(ty, data);
     let force = hdr.is_some_and(|h| h.force);
     if let Some(h) = hdr {
@@ -211,12 +226,23 @@ fn process_as(data: &[u8], job: &Job, out_ty: Option<ImageType>) -> Result<Outco
         sharpen::sharpen(&mut img, job.sharpen);
     }
 
+    let ty = out_ty.unwrap_or(ty);
+    let quality_ok = match ty {
+        ImageType::Jpeg => job.jpeg_quality > 0,
+        ImageType::Webp => job.webp_quality > 0,
+        ImageType::Gif | ImageType::Png => true,
+    };
+    if !quality_ok {
+        return Err(Error::InvalidParameter(format!(
+            "invalid {} quality",
+            ty.name()
+        )));
+    }
     let opts = EncodeOptions {
         jpeg_quality: job.jpeg_quality.min(100),
         webp_quality: job.webp_quality.min(100),
         interlace: job.interlace,
     };
-    let ty = out_ty.unwrap_or(ty);
     let bytes = encode::encode(ty, &img, &opts)?;
     Ok(Outcome::Encoded {
         ty,

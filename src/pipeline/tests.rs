@@ -390,10 +390,10 @@ fn truncated_and_corrupt_are_errors() {
 #[test]
 fn empty_and_too_many_pixels() {
     let j = job(Operation::Resize, 50, 50);
-    assert!(matches!(process(b"", &j), Err(Error::NotAnImage)));
+    assert!(matches!(process(b"", &j), Err(Error::NotAnImage { .. })));
     assert!(matches!(
         process(b"not an image at all", &j),
-        Err(Error::NotAnImage)
+        Err(Error::NotAnImage { .. })
     ));
     // PNG header claiming 100000x100000 (low 16 bits read by nginx's
     // header rule: 34464x34464), no data at all
