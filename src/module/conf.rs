@@ -68,6 +68,8 @@ pub(crate) struct LocConf {
     /// Set by nginx's own flag/size slot setters.
     pub transparency: ngx_flag_t,
     pub interlace: ngx_flag_t,
+    /// `image_resize_rs_server_timing`.
+    pub server_timing: ngx_flag_t,
     pub buffer_size: usize,
     pub max_pixels: Option<u64>,
     /// S3 origin: each directive merged on its own; `s3` is built from them.
@@ -126,6 +128,7 @@ impl Default for LocConf {
             sharpen: None,
             transparency: NGX_CONF_UNSET,
             interlace: NGX_CONF_UNSET,
+            server_timing: NGX_CONF_UNSET,
             buffer_size: NGX_CONF_UNSET_SIZE,
             max_pixels: None,
             s3_bucket: None,
@@ -190,6 +193,7 @@ impl LocConf {
         self.sharpen = self.sharpen.or(prev.sharpen).or(Some(Value::Static(0)));
         merge_flag(&mut self.transparency, prev.transparency, 1);
         merge_flag(&mut self.interlace, prev.interlace, 0);
+        merge_flag(&mut self.server_timing, prev.server_timing, 0);
         if self.buffer_size == NGX_CONF_UNSET_SIZE {
             self.buffer_size = if prev.buffer_size == NGX_CONF_UNSET_SIZE {
                 1024 * 1024
@@ -657,7 +661,7 @@ const fn command(
     }
 }
 
-pub(crate) static mut COMMANDS: [ngx_command_t; 16] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 17] = [
     command(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -693,6 +697,12 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 16] = [
         ANY_LEVEL | NGX_CONF_FLAG,
         ngx_conf_set_flag_slot,
         offset_of!(LocConf, interlace),
+    ),
+    command(
+        ngx_string!("image_resize_rs_server_timing"),
+        ANY_LEVEL | NGX_CONF_FLAG,
+        ngx_conf_set_flag_slot,
+        offset_of!(LocConf, server_timing),
     ),
     command(
         ngx_string!("image_resize_rs_buffer"),

@@ -26,13 +26,14 @@ use ngx::ffi::{
     ngx_alloc_chain_link, ngx_buf_t, ngx_chain_t, ngx_current_msec, ngx_http_clean_header,
     ngx_http_filter_finalize_request, ngx_http_output_body_filter_pt,
     ngx_http_output_header_filter_pt, ngx_http_request_t, ngx_http_top_body_filter,
-    ngx_http_top_header_filter, ngx_http_weak_etag, ngx_int_t, ngx_module_t, ngx_msec_t,
-    ngx_pcalloc, ngx_pool_cleanup_add, ngx_read_file, ngx_table_elt_t, NGX_AGAIN, NGX_ERROR,
-    NGX_HTTP_BAD_GATEWAY, NGX_HTTP_GATEWAY_TIME_OUT, NGX_HTTP_HEAD, NGX_HTTP_INTERNAL_SERVER_ERROR,
-    NGX_HTTP_NOT_MODIFIED, NGX_HTTP_OK, NGX_HTTP_PARTIAL_CONTENT, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-    NGX_OK,
+    ngx_http_top_header_filter, ngx_http_weak_etag, ngx_int_t, ngx_list_push, ngx_module_t,
+    ngx_msec_t, ngx_pcalloc, ngx_pnalloc, ngx_pool_cleanup_add, ngx_read_file, ngx_table_elt_t,
+    NGX_AGAIN, NGX_ERROR, NGX_HTTP_BAD_GATEWAY, NGX_HTTP_GATEWAY_TIME_OUT, NGX_HTTP_HEAD,
+    NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_NOT_MODIFIED, NGX_HTTP_OK, NGX_HTTP_PARTIAL_CONTENT,
+    NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, NGX_OK,
 };
 use ngx::http::{HttpModuleLocationConf, Request};
+use ngx::ngx_string;
 
 use super::conf::LocConf;
 use super::fault::{self, Fault};
@@ -124,9 +125,22 @@ pub(crate) struct Ctx {
     /// `error_page 404 /placeholder.jpg`) is transformed if it is an image
     /// and otherwise sent as it came.
     strict: bool,
+    /// What happened, for `$image_resize_rs_*` and Server-Timing.
+    pub(crate) stats: Stats,
 }
 
-fn get_ctx(r: &Request) -> *mut Ctx {
+/// What the filter did with a request (the log variables).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Stats {
+    /// "resized", "asis", "json", "passed", "head" or "refused:<code>".
+    pub outcome: &'static str,
+    /// Time in the pipeline, microseconds.
+    pub us: u64,
+    pub bytes_in: usize,
+    pub bytes_out: usize,
+}
+
+pub(crate) fn get_ctx(r: &Request) -> *mut Ctx {
     // The slot holds null or the Ctx this module stored for this request.
     r.get_module_ctx::<Ctx>(module())
         .map_or(ptr::null_mut(), |c| c as *const Ctx as *mut Ctx)
@@ -159,7 +173,7 @@ unsafe extern "C" fn body_filter(r: *mut ngx_http_request_t, cl: *mut ngx_chain_
         }
         // Headers still held: answer 500 instead of closing the connection.
         catch_unwind(AssertUnwindSafe(|| {
-            fail(req, ctx, Refusal::Internal, format_args!("{WHY}"))
+            fail(req, ctx, Refusal::Internal("panic"), format_args!("{WHY}"))
         }))
         .unwrap_or(NGX_ERROR as ngx_int_t)
     })
@@ -175,8 +189,8 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
     }
 
     if !get_ctx(r).is_null() {
-        // Our own error page after ngx_http_filter_finalize_request: let it through.
-        r.set_module_ctx(ptr::null_mut(), module());
+        // Our own error page after ngx_http_filter_finalize_request: let it
+        // through (the Ctx stays, in Pass, for the log variables).
         return next_header(r);
     }
 
@@ -237,13 +251,13 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
                  processed (do not forward Range: proxy_set_header Range \"\")"
             ),
         );
-        return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t;
+        return refuse(ctx, "partial", NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t);
     }
 
     let ct = ho.content_type.as_bytes();
     if ct.len() >= 25 && ct[..25].eq_ignore_ascii_case(b"multipart/x-mixed-replace") {
         request_error(rp, format_args!("multipart/x-mixed-replace response"));
-        return NGX_ERROR as ngx_int_t;
+        return refuse(ctx, "multipart", NGX_ERROR as ngx_int_t);
     }
 
     if has_encoding(ho) {
@@ -256,7 +270,7 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
                 String::from_utf8_lossy(v)
             ),
         );
-        return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t;
+        return refuse(ctx, "encoded", NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t);
     }
 
     let len = ho.content_length_n;
@@ -268,16 +282,21 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
                 len, conf.buffer_size
             ),
         );
-        return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t;
+        return refuse(ctx, "too_big", NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t);
     }
     if len > 0 {
-        // SAFETY: ctx was just stored; no other reference to it exists now.
-        let ctx = unsafe { &mut *ctx };
-        if let State::Reading { body, .. } = &mut ctx.state {
-            if body.try_reserve_exact(len as usize).is_err() {
-                request_error(rp, format_args!("cannot allocate {len} bytes for the body"));
-                return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t;
-            }
+        // SAFETY: ctx was just stored; this borrow ends before any call out.
+        let reserved = match unsafe { &mut (*ctx).state } {
+            State::Reading { body, .. } => body.try_reserve_exact(len as usize).is_ok(),
+            _ => true,
+        };
+        if !reserved {
+            request_error(rp, format_args!("cannot allocate {len} bytes for the body"));
+            return refuse(
+                ctx,
+                "no_memory",
+                NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t,
+            );
         }
     }
 
@@ -292,6 +311,37 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
     }
     // Headers are held until the body's outcome is known.
     NGX_OK as ngx_int_t
+}
+
+/// A refusal from the header filter: the error page that follows passes.
+fn refuse(ctx: *mut Ctx, code: &'static str, rc: ngx_int_t) -> ngx_int_t {
+    // SAFETY: short write to our own state.
+    unsafe {
+        (*ctx).state = State::Pass;
+        (*ctx).stats.outcome = refused(code);
+    }
+    rc
+}
+
+/// `refused:<code>` as a static string.
+fn refused(code: &'static str) -> &'static str {
+    match code {
+        "partial" => "refused:partial",
+        "multipart" => "refused:multipart",
+        "encoded" => "refused:encoded",
+        "too_big" => "refused:too_big",
+        "no_memory" => "refused:no_memory",
+        "not_image" => "refused:not_image",
+        "unreadable" => "refused:unreadable",
+        "too_many_pixels" => "refused:too_many_pixels",
+        "corrupt" => "refused:corrupt",
+        "bad_parameter" => "refused:bad_parameter",
+        "encode" => "refused:encode",
+        "origin" => "refused:origin",
+        "origin_timeout" => "refused:origin_timeout",
+        "panic" => "refused:panic",
+        _ => "refused",
+    }
 }
 
 fn is_image_type(ho: &ngx::ffi::ngx_http_headers_out_t) -> bool {
@@ -337,6 +387,7 @@ fn new_ctx(r: &mut Request, conf: &LocConf, strict: bool) -> Option<*mut Ctx> {
                 settings: Settings::default(),
                 limit: conf.buffer_size,
                 strict,
+                stats: Stats::default(),
             },
         );
         (*cln).handler = Some(drop_ctx);
@@ -389,7 +440,7 @@ fn body_filter_impl(r: &mut Request, mut cl: *mut ngx_chain_t) -> ngx_int_t {
         };
         let before = body.len();
         if let Err(reason) = take_buffer(body, limit, b) {
-            return fail(r, ctx, Refusal::Image, format_args!("{reason}"));
+            return fail(r, ctx, Refusal::Image("too_big"), format_args!("{reason}"));
         }
         got |= body.len() > before;
         flush |= b.flush() != 0;
@@ -510,7 +561,12 @@ fn start(r: &mut Request, ctx: *mut Ctx) -> ngx_int_t {
     let rp = raw(r);
     set_buffered(rp, false);
     let Some(conf) = Module::location_conf(r) else {
-        return fail(r, ctx, Refusal::Internal, format_args!("no configuration"));
+        return fail(
+            r,
+            ctx,
+            Refusal::Internal("internal"),
+            format_args!("no configuration"),
+        );
     };
     let settings = conf.settings(r);
     let thread_panic = fault::inject(r, Fault::ThreadPanic);
@@ -574,20 +630,24 @@ pub(crate) fn job_done(r: &mut Request, done: Finished) {
 #[derive(Clone, Copy)]
 enum Refusal {
     /// A bad or unsupported image, or a bad parameter: 415, as image_filter.
-    Image,
+    Image(&'static str),
     /// The origin failed after its headers: 502.
     Origin,
     /// The origin stopped sending for proxy_read_timeout: 504.
     OriginTimeout,
     /// Our bug or an allocation failure: 500.
-    Internal,
+    Internal(&'static str),
 }
 
 /// Turns the job's outcome into the response.
 fn finish(r: &mut Request, ctx: *mut Ctx, done: Finished) -> ngx_int_t {
     let rp = raw(r);
-    // SAFETY: short read of our own state.
-    let strict = unsafe { (*ctx).strict };
+    // SAFETY: short access to our own state.
+    let strict = unsafe {
+        (*ctx).stats.us = done.elapsed_us;
+        (*ctx).stats.bytes_in = done.body.len();
+        (*ctx).strict
+    };
     match done.result {
         Ok(reply) => {
             if let Reply::Image {
@@ -612,11 +672,11 @@ fn finish(r: &mut Request, ctx: *mut Ctx, done: Finished) -> ngx_int_t {
             request_debug(rp, format_args!("{e}; sending the original"));
             send_original(r, ctx, done.body)
         }
-        Err(Failure::Pipeline(e)) => fail(r, ctx, Refusal::Image, format_args!("{e}")),
+        Err(Failure::Pipeline(e)) => fail(r, ctx, Refusal::Image(e.code()), format_args!("{e}")),
         Err(Failure::Panic) => fail(
             r,
             ctx,
-            Refusal::Internal,
+            Refusal::Internal("panic"),
             format_args!("internal error (panic) while processing the image"),
         ),
     }
@@ -626,41 +686,53 @@ fn finish(r: &mut Request, ctx: *mut Ctx, done: Finished) -> ngx_int_t {
 /// error page.
 fn fail(r: &mut Request, ctx: *mut Ctx, why: Refusal, args: core::fmt::Arguments<'_>) -> ngx_int_t {
     let rp = raw(r);
-    let status = match why {
-        Refusal::Image => NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+    let (status, code) = match why {
+        Refusal::Image(code) => (NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, code),
         Refusal::Origin => {
             request_error(
                 rp,
                 format_args!("origin failed after sending its headers: 502, nothing cached"),
             );
-            NGX_HTTP_BAD_GATEWAY
+            (NGX_HTTP_BAD_GATEWAY, "origin")
         }
         Refusal::OriginTimeout => {
             request_error(
                 rp,
                 format_args!("origin timed out after sending its headers: 504, nothing cached"),
             );
-            NGX_HTTP_GATEWAY_TIME_OUT
+            (NGX_HTTP_GATEWAY_TIME_OUT, "origin_timeout")
         }
-        Refusal::Internal => NGX_HTTP_INTERNAL_SERVER_ERROR,
+        Refusal::Internal(code) => (NGX_HTTP_INTERNAL_SERVER_ERROR, code),
     };
-    if matches!(why, Refusal::Image | Refusal::Internal) {
+    if matches!(why, Refusal::Image(_) | Refusal::Internal(_)) {
         request_error(rp, args);
     }
     // SAFETY: short write; the body is freed now rather than with the pool.
-    unsafe { (*ctx).state = State::Pass };
+    unsafe {
+        (*ctx).state = State::Pass;
+        (*ctx).stats.outcome = refused(code);
+    }
     set_buffered(rp, false);
     // SAFETY: r is live; nginx sends the error page and finalizes.
     unsafe { ngx_http_filter_finalize_request(rp, module() as *const _ as *mut _, status as _) }
 }
 
 fn send_original(r: &mut Request, ctx: *mut Ctx, body: Vec<u8>) -> ngx_int_t {
+    // SAFETY: short write to our own state.
+    unsafe { (*ctx).stats.outcome = "passed" };
     release(r, ctx, body)
 }
 
 /// Rewrites the held headers for the reply, then releases them and the body.
 fn send(r: &mut Request, ctx: *mut Ctx, reply: Reply, body: Vec<u8>) -> ngx_int_t {
     let rp = raw(r);
+    let outcome = match &reply {
+        Reply::Json(_) => "json",
+        Reply::Original(_) => "asis",
+        Reply::Image { .. } => "resized",
+    };
+    // SAFETY: short write to our own state.
+    unsafe { (*ctx).stats.outcome = outcome };
     let out = match reply {
         Reply::Json(json) => {
             // SAFETY: as image_filter's json reply.
@@ -704,6 +776,16 @@ fn release(r: &mut Request, ctx: *mut Ctx, mut out: Vec<u8>) -> ngx_int_t {
         let range = out.as_mut_ptr_range();
         (range.start, range.end)
     };
+    // SAFETY: short access to our own state.
+    let timing = unsafe {
+        (*ctx).stats.bytes_out = out.len();
+        (*ctx).stats
+    };
+    if let Some(conf) = Module::location_conf(r) {
+        if conf.server_timing == 1 && timing.outcome != "passed" {
+            add_server_timing(rp, &timing);
+        }
+    }
     // SAFETY: the bytes move into the Ctx, which lives as long as the pool.
     unsafe { (*ctx).state = State::Sent { _out: out } };
 
@@ -740,6 +822,32 @@ fn release(r: &mut Request, ctx: *mut Ctx, mut out: Vec<u8>) -> ngx_int_t {
         (*cl).buf = b;
         (*cl).next = ptr::null_mut();
         next_body(r, cl)
+    }
+}
+
+/// `Server-Timing: irs;dur=<ms>;desc="<outcome>"`.
+fn add_server_timing(r: *mut ngx_http_request_t, st: &Stats) {
+    let value = format!(
+        "irs;dur={}.{:03};desc=\"{}\"",
+        st.us / 1000,
+        st.us % 1000,
+        st.outcome
+    );
+    // SAFETY: a header entry pushed onto the live response list and filled
+    // from request-pool memory; every allocation checked.
+    unsafe {
+        let pool = (*r).pool;
+        let h = ngx_list_push(&mut (*r).headers_out.headers) as *mut ngx_table_elt_t;
+        let v = ngx_pnalloc(pool, value.len()) as *mut u8;
+        if h.is_null() || v.is_null() {
+            return;
+        }
+        ptr::copy_nonoverlapping(value.as_ptr(), v, value.len());
+        ptr::write_bytes(h, 0, 1);
+        (*h).hash = 1;
+        (*h).key = ngx_string!("Server-Timing");
+        (*h).value.len = value.len();
+        (*h).value.data = v;
     }
 }
 
@@ -796,6 +904,7 @@ fn send_head(r: &mut Request, ctx: *mut Ctx) -> ngx_int_t {
         hide_header(&mut ho.headers, b"accept-ranges");
         ngx_http_weak_etag(rp);
         (*ctx).state = State::Pass;
+        (*ctx).stats.outcome = "head";
     }
     next_header(r)
 }

@@ -8,6 +8,7 @@ mod filter;
 mod log;
 mod s3vars;
 mod threads;
+mod vars;
 
 #[cfg(feature = "export-modules")]
 use core::ffi::c_char;
@@ -32,7 +33,13 @@ impl HttpModule for Module {
     }
 
     unsafe extern "C" fn preconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
-        s3vars::add_variables(cf)
+        // SAFETY: nginx calls this with the configuration being parsed.
+        let rc = unsafe { s3vars::add_variables(cf) };
+        if rc != Status::NGX_OK.into() {
+            return rc;
+        }
+        // SAFETY: as above.
+        unsafe { vars::add_variables(cf) }
     }
 
     unsafe extern "C" fn postconfiguration(_cf: *mut ngx_conf_t) -> ngx_int_t {

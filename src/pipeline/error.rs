@@ -43,6 +43,19 @@ fn not_an_image(len: usize, head: &[u8; 4]) -> String {
 }
 
 impl Error {
+    /// A short token for logs and `$image_resize_rs_status`
+    /// (`refused:<code>`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotAnImage { .. } => "not_image",
+            Error::UnreadableHeader(_) => "unreadable",
+            Error::TooManyPixels { .. } => "too_many_pixels",
+            Error::Decode { .. } => "corrupt",
+            Error::InvalidParameter(_) => "bad_parameter",
+            Error::Encode { .. } => "encode",
+        }
+    }
+
     /// [`Error::NotAnImage`] for this body.
     pub fn not_an_image(body: &[u8]) -> Error {
         let mut head = [0u8; 4];
