@@ -121,8 +121,34 @@ mod imp {
         Posted::Yes
     }
 
+    /// How much lower than the worker's the pool threads' priority is: when
+    /// the cores are busy, the event loop (cache hits, proxying) runs first
+    /// and the resizes take what is left.
+    const POOL_NICE: i32 = 5;
+
+    thread_local! {
+        static NICED: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    }
+
+    /// Once per pool thread: lower its own scheduling priority (on Linux,
+    /// `setpriority(PRIO_PROCESS, 0)` applies to the calling thread only).
+    fn lower_priority() {
+        NICED.with(|done| {
+            if done.replace(true) {
+                return;
+            }
+            #[cfg(target_os = "linux")]
+            // SAFETY: plain syscalls on the calling thread.
+            unsafe {
+                let now = libc::getpriority(libc::PRIO_PROCESS, 0);
+                libc::setpriority(libc::PRIO_PROCESS, 0, (now + POOL_NICE).min(19));
+            }
+        });
+    }
+
     /// On the pool thread: only the Job, never nginx memory (not even `log`).
     unsafe extern "C" fn thread_handler(data: *mut c_void, _log: *mut ngx_log_t) {
+        lower_priority();
         // SAFETY: data is the Job post() leaked; the event loop does not touch
         // it until completion() runs, after this returns.
         let job = unsafe { &mut *(data as *mut Job) };
