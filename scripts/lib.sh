@@ -30,6 +30,8 @@ ensure_packages() {
 # What building the module needs: bindgen (libclang), nginx headers, libjpeg-turbo's build.
 BUILD_PACKAGES=(nginx nginx-dev libclang-dev clang pkg-config cmake nasm make gcc
                 libpcre2-dev libssl-dev zlib1g-dev perl curl ca-certificates)
+# What scripts/package adds (dh-sequence-nginx comes with nginx-dev).
+PACKAGE_PACKAGES=(dpkg-dev debhelper lintian)
 
 ensure_rust() {
     if ! command -v cargo >/dev/null 2>&1; then
@@ -55,6 +57,7 @@ system_nginx_tree() {
         # shellcheck disable=SC1091
         ( cd "$dir" && . ./conf_flags && ./configure "${NGX_CONF_FLAGS[@]}" >configure.log 2>&1 ) \
             || die "configure failed, see $dir/configure.log"
+        echo "$stamp" >"$dir/.irs-stamp"
     fi
     echo "$dir"
 }
@@ -88,4 +91,115 @@ install_moto() {
             || { log "warning: moto not installed; the session-token test will skip"; return 0; }
     fi
     echo "$venv/bin"
+}
+
+# wait_port PORT: wait until something listens on 127.0.0.1:PORT.
+wait_port() {
+    local _
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    die "nothing listens on port $1"
+}
+
+# smoke_resize NGINX DIR PORT IMAGE 'MAIN-CONF' 'LOCATION-CONF': start NGINX
+# with prefix DIR and a configuration made of MAIN-CONF (load_module or
+# include lines) and a server on 127.0.0.1:PORT holding LOCATION-CONF, whose
+# /thumb/300x200/<name> must resize IMAGE (copied to DIR/html/<name>); check
+# that a JPEG or PNG within 300x200 comes back, stop nginx.
+smoke_resize() {
+    local nginx=$1 dir=$2 port=$3 image=$4 main=$5 loc=$6 name out info pid
+    ensure_packages file curl
+    rm -rf "$dir"; mkdir -p "$dir/logs" "$dir/html"
+    name=$(basename "$image"); cp "$image" "$dir/html/$name"
+    cat >"$dir/nginx.conf" <<CONF
+$main
+daemon off;
+worker_processes 1;
+error_log $dir/logs/error.log warn;
+pid $dir/logs/nginx.pid;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp;
+    fastcgi_temp_path $dir/tmp; uwsgi_temp_path $dir/tmp; scgi_temp_path $dir/tmp;
+    server {
+        listen 127.0.0.1:$port;
+        root $dir/html;
+$loc
+    }
+}
+CONF
+    "$nginx" -p "$dir/" -c "$dir/nginx.conf" -t -q || die "nginx -t failed for $dir/nginx.conf"
+    "$nginx" -p "$dir/" -c "$dir/nginx.conf" & pid=$!
+    wait_port "$port"
+    out=$dir/out
+    curl -sf -o "$out" "http://127.0.0.1:$port/thumb/300x200/$name" \
+        || { kill "$pid"; cat "$dir/logs/error.log" >&2; die "smoke test: request failed"; }
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    info=$(file -b "$out")
+    echo "$info" | grep -Eq '^(JPEG|PNG) image' || die "smoke test: not an image: $info"
+    local w h
+    read -r w h < <(echo "$info" | grep -Eo '[0-9]+ ?x ?[0-9]+' | tail -1 | tr -d ' ' | tr x ' ')
+    [ -n "$w" ] && [ "$w" -le 300 ] && [ "$h" -le 200 ] \
+        || die "smoke test: $name came back ${w}x$h: $info"
+    log "smoke test: $(basename "$image") $(stat -c %s "$image") bytes → ${w}x$h, $(stat -c %s "$out") bytes"
+}
+
+# nginx_src_dir: nginx 1.28's source as shipped in the nginx-src crate
+# (the version Cargo.lock pins), fetched by cargo if needed.
+nginx_src_dir() {
+    local version dir
+    version=$(awk '/^name = "nginx-src"$/ {getline; gsub(/"/, "", $3); print $3; exit}' "$ROOT/Cargo.lock")
+    [ -n "$version" ] || die "nginx-src is not in Cargo.lock"
+    dir=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"nginx-src-$version"/nginx 2>/dev/null | head -1)
+    if [ -z "$dir" ]; then
+        cargo fetch --manifest-path "$ROOT/Cargo.toml" >&2
+        dir=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"nginx-src-$version"/nginx | head -1)
+    fi
+    echo "$dir"
+}
+
+# nginx_config_build static|dynamic [PROFILE]: nginx 1.28 (nginx-src) built the
+# nginx way, ./configure --add-module (or --add-dynamic-module) =nginx/, with
+# the flags the nginx-src crate uses plus NGX_CONFIGURE_ARGS. The Rust code is
+# built by nginx/config's cargo rule into target/ (shared with scripts/build).
+# Prints the build's objs directory (objs/nginx; objs/*.so when dynamic).
+nginx_config_build() {
+    local mode=$1 profile=${2:-release} dir src add stamp
+    case $mode in
+        static) add=--add-module ;;
+        dynamic) add=--add-dynamic-module ;;
+        *) die "nginx_config_build static|dynamic" ;;
+    esac
+    src=$(nginx_src_dir)
+    dir=$STATE/nginx-config-$mode
+    # Configure again when what configure reads changes.
+    stamp="$profile $NGX_CONFIGURE_ARGS $(cat "$ROOT"/nginx/config "$ROOT"/nginx/config.make \
+        "$ROOT"/nginx/auto/rust | md5sum)"
+    if [ ! -f "$dir/objs/Makefile" ] || [ "$(cat "$dir/.irs-stamp" 2>/dev/null)" != "$stamp" ]; then
+        log "configuring nginx $(basename "$(dirname "$src")" | sed 's/nginx-src-//') --$add=nginx/ (in $dir)"
+        rm -rf "$dir"; mkdir -p "$STATE"; cp -a "$src" "$dir"
+        # shellcheck disable=SC2086
+        ( cd "$dir" && NGX_CARGO_PROFILE=$profile NGX_RUST_TARGET_DIR=$ROOT/target \
+            ./configure --with-compat --with-http_realip_module --with-http_ssl_module \
+                --with-http_v2_module --with-stream --with-stream_realip_module \
+                --with-stream_ssl_module --with-threads $NGX_CONFIGURE_ARGS \
+                "$add=$ROOT/nginx" >configure.log 2>&1 ) \
+            || die "configure failed, see $dir/configure.log"
+        echo "$stamp" >"$dir/.irs-stamp"
+    fi
+    log "make (nginx $mode build through nginx/config, cargo profile $profile)"
+    make -C "$dir" -j"$(nproc)" >"$dir/make.log" 2>&1 \
+        || { tail -30 "$dir/make.log" >&2; die "make failed, see $dir/make.log"; }
+    echo "$dir/objs"
+}
+
+# split_debug FILE.so: move FILE.so's debug info to FILE.so.debug (kept next
+# to it, found by gdb through .gnu_debuglink) and strip FILE.so.
+split_debug() {
+    objcopy --only-keep-debug --compress-debug-sections "$1" "$1.debug"
+    objcopy --strip-debug --strip-unneeded --remove-section=.gnu_debuglink \
+        --add-gnu-debuglink="$1.debug" "$1"
 }

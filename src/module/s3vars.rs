@@ -9,6 +9,10 @@
 //! proxy_set_header  x-amz-security-token $image_resize_rs_s3_security_token;
 //! ```
 //!
+//! Or, to keep connections to the bucket alive through an `upstream` block:
+//! `proxy_pass http://<upstream>$image_resize_rs_s3_path;` with
+//! `proxy_set_header Host $image_resize_rs_s3_host;`.
+//!
 //! The URL is built from the bucket and the key, so the Host and the path
 //! proxy_pass sends are exactly the ones signed. Everything is computed once
 //! per request into the hidden `$image_resize_rs_s3_signed` (nginx caches
@@ -38,12 +42,13 @@ const DATE: usize = 2;
 const CONTENT_SHA256: usize = 3;
 const SECURITY_TOKEN: usize = 4;
 const HOST: usize = 5;
+const PATH: usize = 6;
 
 static mut SIGNED_INDEX: ngx_int_t = -1;
 
 /// preconfiguration: declare the variables.
 pub(crate) unsafe fn add_variables(cf: *mut ngx_conf_t) -> ngx_int_t {
-    let vars: [(ngx_str_t, usize); 6] = [
+    let vars: [(ngx_str_t, usize); 7] = [
         (ngx_string!("image_resize_rs_s3_url"), URL),
         (
             ngx_string!("image_resize_rs_s3_authorization"),
@@ -59,6 +64,7 @@ pub(crate) unsafe fn add_variables(cf: *mut ngx_conf_t) -> ngx_int_t {
             SECURITY_TOKEN,
         ),
         (ngx_string!("image_resize_rs_s3_host"), HOST),
+        (ngx_string!("image_resize_rs_s3_path"), PATH),
     ];
     for (mut name, field) in vars {
         // SAFETY: cf is the configuration being parsed; name is static.
@@ -227,6 +233,7 @@ fn sign(r: *mut ngx_http_request_t, conf: &LocConf, bucket: &s3::Bucket) -> Resu
         signed.x_amz_content_sha256.as_str(),
         signed.x_amz_security_token.as_deref().unwrap_or(""),
         host.as_str(),
+        path.as_str(),
     ] {
         out.push('\n');
         out.push_str(field);
