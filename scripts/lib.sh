@@ -183,7 +183,7 @@ nginx_config_build() {
         rm -rf "$dir"; mkdir -p "$STATE"; cp -a "$src" "$dir"
         # shellcheck disable=SC2086
         ( cd "$dir" && NGX_CARGO_PROFILE=$profile NGX_RUST_TARGET_DIR=$ROOT/target \
-            ./configure --with-compat --with-http_realip_module --with-http_ssl_module \
+            "$( [ -x configure ] && echo ./configure || echo auto/configure )" --with-compat --with-http_realip_module --with-http_ssl_module \
                 --with-http_v2_module --with-stream --with-stream_realip_module \
                 --with-stream_ssl_module --with-threads $NGX_CONFIGURE_ARGS \
                 "$add=$ROOT/nginx" >configure.log 2>&1 ) \
