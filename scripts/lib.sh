@@ -103,13 +103,14 @@ wait_port() {
     die "nothing listens on port $1"
 }
 
-# smoke_resize NGINX DIR PORT IMAGE 'MAIN-CONF' 'LOCATION-CONF': start NGINX
-# with prefix DIR and a configuration made of MAIN-CONF (load_module or
-# include lines) and a server on 127.0.0.1:PORT holding LOCATION-CONF, whose
-# /thumb/300x200/<name> must resize IMAGE (copied to DIR/html/<name>); check
-# that a JPEG or PNG within 300x200 comes back, stop nginx.
+# smoke_resize NGINX DIR PORT IMAGE 'MAIN-CONF' 'LOCATION-CONF' [PREFIX]:
+# start NGINX (prefix PREFIX, default DIR) with a configuration made of
+# MAIN-CONF (load_module or include lines) and a server on 127.0.0.1:PORT
+# holding LOCATION-CONF, whose /thumb/300x200/<name> must resize IMAGE
+# (copied to DIR/html/<name>); check that a JPEG or PNG within 300x200 comes
+# back, stop nginx.
 smoke_resize() {
-    local nginx=$1 dir=$2 port=$3 image=$4 main=$5 loc=$6 name out info pid
+    local nginx=$1 dir=$2 port=$3 image=$4 main=$5 loc=$6 prefix=${7:-$2/} name out info pid
     ensure_packages file curl
     rm -rf "$dir"; mkdir -p "$dir/logs" "$dir/html"
     name=$(basename "$image"); cp "$image" "$dir/html/$name"
@@ -131,8 +132,8 @@ $loc
     }
 }
 CONF
-    "$nginx" -p "$dir/" -c "$dir/nginx.conf" -t -q || die "nginx -t failed for $dir/nginx.conf"
-    "$nginx" -p "$dir/" -c "$dir/nginx.conf" & pid=$!
+    "$nginx" -p "$prefix" -c "$dir/nginx.conf" -t -q || die "nginx -t failed for $dir/nginx.conf"
+    "$nginx" -p "$prefix" -c "$dir/nginx.conf" & pid=$!
     wait_port "$port"
     out=$dir/out
     curl -sf -o "$out" "http://127.0.0.1:$port/thumb/300x200/$name" \
@@ -144,7 +145,7 @@ CONF
     read -r w h < <(echo "$info" | grep -Eo '[0-9]+ ?x ?[0-9]+' | tail -1 | tr -d ' ' | tr x ' ')
     [ -n "$w" ] && [ "$w" -le 300 ] && [ "$h" -le 200 ] \
         || die "smoke test: $name came back ${w}x$h: $info"
-    log "smoke test: $(basename "$image") $(stat -c %s "$image") bytes → ${w}x$h, $(stat -c %s "$out") bytes"
+    log "smoke test: $(basename "$image") ($(file -bL "$image" | grep -Eo "[0-9]+ ?x ?[0-9]+" | tail -1), $(stat -Lc %s "$image") bytes) → ${w}x$h, $(stat -c %s "$out") bytes"
 }
 
 # nginx_src_dir: nginx 1.28's source as shipped in the nginx-src crate
