@@ -116,7 +116,7 @@ $t->run_daemon('/bin/sh', '-c', "exec '$s3s' --host 127.0.0.1"
 	. ' --port ' . port(8081) . " --access-key AKIDTEST --secret-key '$secret'"
 	. " '$root' >'$root.log' 2>&1");
 
-$t->try_run('no image_resize_rs')->plan(10);
+$t->try_run('no image_resize_rs')->plan(9);
 $t->waitforsocket('127.0.0.1:' . port(8081));
 
 ###############################################################################
