@@ -356,6 +356,15 @@ w("- libvips: `bench/vips_bench.c`, `vips_thumbnail_buffer(buf, len, &out, 300, 
 w("- Raw logs: `.state/bench/raw/`; outputs: `.state/bench/out/`.")
 w("")
 
+# Sections other scripts own (<!-- name: begin --> ... <!-- name: end -->,
+# e.g. bench/s3-keepalive's) survive a regeneration.
+if os.path.exists(md_path):
+    import re
+    with open(md_path) as f:
+        kept = [m.group(0) for m in re.finditer(
+            r"<!-- ([\w-]+): begin -->.*?<!-- \1: end -->\n", f.read(), re.S)]
+    L.extend(kept)
+
 with open(md_path, "w") as f:
     f.write("\n".join(L))
 
