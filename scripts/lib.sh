@@ -180,7 +180,7 @@ nginx_config_build() {
     stamp="$profile $NGX_CONFIGURE_ARGS $(cat "$ROOT"/nginx/config "$ROOT"/nginx/config.make \
         "$ROOT"/nginx/auto/rust | md5sum)"
     if [ ! -f "$dir/objs/Makefile" ] || [ "$(cat "$dir/.irs-stamp" 2>/dev/null)" != "$stamp" ]; then
-        log "configuring nginx $(basename "$(dirname "$src")" | sed 's/nginx-src-//') --$add=nginx/ (in $dir)"
+        log "configuring nginx $(basename "$(dirname "$src")" | sed 's/nginx-src-//') $add=nginx/ (in $dir)"
         rm -rf "$dir"; mkdir -p "$STATE"; cp -a "$src" "$dir"
         # shellcheck disable=SC2086
         ( cd "$dir" && NGX_CARGO_PROFILE=$profile NGX_RUST_TARGET_DIR=$ROOT/target \
