@@ -9,7 +9,7 @@ MODULE_NAME=ngx_http_image_resize_rs_module
 # the suite sees the same neighbouring filters (sub, addition, gunzip) as Debian's.
 export NGX_CONFIGURE_ARGS=${NGX_CONFIGURE_ARGS:---with-debug --with-http_sub_module --with-http_addition_module --with-http_gunzip_module --with-http_slice_module}
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+log() { printf '\033[1m==> %s %s\033[0m\n' "$(date +%T)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 SUDO=
