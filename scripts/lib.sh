@@ -164,7 +164,8 @@ nginx_src_dir() {
 
 # nginx_config_build static|dynamic [PROFILE]: nginx 1.28 (nginx-src) built the
 # nginx way, ./configure --add-module (or --add-dynamic-module) =nginx/, with
-# the flags the nginx-src crate uses plus NGX_CONFIGURE_ARGS. The Rust code is
+# the flags the nginx-src crate uses plus NGX_CONFIGURE_ARGS (and the cargo
+# features in IRS_FEATURES, as scripts/build). The Rust code is
 # built by nginx/config's cargo rule into target/ (shared with scripts/build).
 # Prints the build's objs directory (objs/nginx; objs/*.so when dynamic).
 nginx_config_build() {
@@ -177,13 +178,14 @@ nginx_config_build() {
     src=$(nginx_src_dir)
     dir=$STATE/nginx-config-$mode
     # Configure again when what configure reads changes.
-    stamp="$profile $NGX_CONFIGURE_ARGS $(cat "$ROOT"/nginx/config "$ROOT"/nginx/config.make \
+    stamp="$profile ${IRS_FEATURES:-} $NGX_CONFIGURE_ARGS $(cat "$ROOT"/nginx/config "$ROOT"/nginx/config.make \
         "$ROOT"/nginx/auto/rust | md5sum)"
     if [ ! -f "$dir/objs/Makefile" ] || [ "$(cat "$dir/.irs-stamp" 2>/dev/null)" != "$stamp" ]; then
         log "configuring nginx $(basename "$(dirname "$src")" | sed 's/nginx-src-//') $add=nginx/ (in $dir)"
         rm -rf "$dir"; mkdir -p "$STATE"; cp -a "$src" "$dir"
         # shellcheck disable=SC2086
         ( cd "$dir" && NGX_CARGO_PROFILE=$profile NGX_RUST_TARGET_DIR=$ROOT/target \
+            NGX_RUST_FEATURES=${IRS_FEATURES:-} \
             "$( [ -x configure ] && echo ./configure || echo auto/configure )" --with-compat --with-http_realip_module --with-http_ssl_module \
                 --with-http_v2_module --with-stream --with-stream_realip_module \
                 --with-stream_ssl_module --with-threads $NGX_CONFIGURE_ARGS \
