@@ -18,7 +18,13 @@ fn run(data: &[u8]) {
     let Some((p, body)) = data.split_first_chunk::<8>() else {
         return;
     };
-    let mode = [Mode::Test, Mode::Size, Mode::Resize, Mode::Crop, Mode::Rotate][usize::from(p[0] % 5)];
+    let mode = [
+        Mode::Test,
+        Mode::Size,
+        Mode::Resize,
+        Mode::Crop,
+        Mode::Rotate,
+    ][usize::from(p[0] % 5)];
     let s = Settings {
         mode,
         width: num(p[1]),
@@ -33,7 +39,12 @@ fn run(data: &[u8]) {
         max_pixels: 4_000_000,
     };
     match pipeline::run(body, &s) {
-        Ok(Reply::Image { bytes, width, height, .. }) => {
+        Ok(Reply::Image {
+            bytes,
+            width,
+            height,
+            ..
+        }) => {
             assert!(!bytes.is_empty() && width > 0 && height > 0);
         }
         Ok(Reply::Json(j)) => assert!(std::str::from_utf8(&j).is_ok()),

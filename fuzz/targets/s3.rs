@@ -21,9 +21,8 @@ fn run(data: &[u8]) {
     let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let _ = Addressing::parse(bucket);
     let _ = s3::validate_region(region);
-    let ep = Endpoint::parse(endpoint).unwrap_or_else(|_| {
-        Endpoint::parse("http://127.0.0.1:9000").expect("static endpoint")
-    });
+    let ep = Endpoint::parse(endpoint)
+        .unwrap_or_else(|_| Endpoint::parse("http://127.0.0.1:9000").expect("static endpoint"));
     for addressing in [Addressing::Path, Addressing::Virtual] {
         let Ok(b) = Bucket::new(ep.clone(), bucket, addressing) else {
             continue;

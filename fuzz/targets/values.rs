@@ -13,8 +13,14 @@ fn run(data: &[u8]) {
             assert_eq!(value::parse_decimal(a), Some(n));
         }
         // Static parsing and request-time checking agree.
-        assert_eq!(value::static_angle(a).is_ok(), value::check_angle(n).is_ok());
-        assert_eq!(value::static_dimension(a).is_ok(), value::check_dimension(n).is_ok());
+        assert_eq!(
+            value::static_angle(a).is_ok(),
+            value::check_angle(n).is_ok()
+        );
+        assert_eq!(
+            value::static_dimension(a).is_ok(),
+            value::check_dimension(n).is_ok()
+        );
         if let Ok(q) = value::static_quality(a) {
             assert!(q > 0 && value::check_quality(q).is_ok());
         }

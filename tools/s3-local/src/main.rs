@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         eprintln!("usage: s3-local HOST PORT ROOT  (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)");
         return ExitCode::from(2);
     };
-    let (Ok(id), Ok(secret)) = (env::var("AWS_ACCESS_KEY_ID"), env::var("AWS_SECRET_ACCESS_KEY")) else {
+    let (Ok(id), Ok(secret)) = (
+        env::var("AWS_ACCESS_KEY_ID"),
+        env::var("AWS_SECRET_ACCESS_KEY"),
+    ) else {
         eprintln!("s3-local: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set");
         return ExitCode::from(2);
     };
@@ -51,7 +54,10 @@ async fn serve(
     builder.set_auth(SimpleAuth::from_single(id, secret));
     let service = builder.build();
     let listener = TcpListener::bind((host, port)).await?;
-    eprintln!("s3-local: serving {root} on http://{}", listener.local_addr()?);
+    eprintln!(
+        "s3-local: serving {root} on http://{}",
+        listener.local_addr()?
+    );
     let http = Builder::new(TokioExecutor::new());
     let mut stop = std::pin::pin!(tokio::signal::ctrl_c());
     loop {
