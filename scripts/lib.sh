@@ -80,6 +80,19 @@ install_s3s_fs() {
     echo "$bin"
 }
 
+# install_s3_local: scripts/run's S3 server, s3s-fs's file-system bucket
+# with the credentials read from the environment (s3s-fs itself takes the
+# secret on its command line, visible to every user in `ps`). Built once
+# into .state/tools; prints its path.
+install_s3_local() {
+    local bin=$STATE/tools/bin/s3-local
+    if [ ! -x "$bin" ] || [ "$ROOT/tools/s3-local/src/main.rs" -nt "$bin" ]; then
+        log "building s3-local (s3s-fs 0.14.1 library, cargo install, once)"
+        cargo install --path "$ROOT/tools/s3-local" --locked --root "$STATE/tools" >&2
+    fi
+    echo "$bin"
+}
+
 # install_moto: moto's S3 server (checks session tokens once IAM auth is on),
 # in a virtualenv under .state/tools/moto; prints its bin directory, or
 # nothing when PyPI or venv are unavailable (the token test then skips).

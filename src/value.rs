@@ -135,6 +135,55 @@ fn n_text(n: u64) -> String {
     }
 }
 
+/// Checks every `$` the way nginx's script compiler (`ngx_http_script_compile`)
+/// reads it: `$name`, `${name}` or `$1`..`$9`, a name being `[A-Za-z0-9_]+`.
+/// Run before nginx's compiler so that its errors, which quote the whole
+/// argument, never fire on a value that may be a secret. The reason never
+/// holds the value.
+pub fn check_variable_syntax(s: &[u8]) -> Result<(), &'static str> {
+    let name_char = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        match s.get(i) {
+            None => return Err("ends with \"$\" (write a literal \"$\" as ${dollar})"),
+            Some(b'1'..=b'9') => {
+                i += 1;
+                continue;
+            }
+            Some(b'{') => {
+                i += 1;
+                let start = i;
+                while i < s.len() && name_char(s[i]) {
+                    i += 1;
+                }
+                if s.get(i) != Some(&b'}') {
+                    return Err("has a \"${\" without a closing \"}\"");
+                }
+                if i == start {
+                    return Err("has an empty variable name");
+                }
+                i += 1;
+            }
+            Some(_) => {
+                let start = i;
+                while i < s.len() && name_char(s[i]) {
+                    i += 1;
+                }
+                if i == start {
+                    return Err("has a \"$\" that starts no variable name \
+                         (write a literal \"$\" as ${dollar})");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A static `rotate` angle: 90, 180 or 270.
 pub fn static_angle(s: &[u8]) -> Result<u32, ValueError> {
     check_angle(filter_value(s)).map_err(|_| ValueError::InvalidParameter(lossy(s)))
@@ -223,6 +272,27 @@ mod tests {
         assert!(static_quality(b"-").is_err());
         assert_eq!(static_sharpen(b"0"), Ok(0));
         assert!(static_sharpen(b"x").is_err());
+    }
+
+    #[test]
+    fn variable_syntax_like_nginx() {
+        for ok in [
+            &b"plain"[..],
+            b"$a",
+            b"${a}b",
+            b"x$1y",
+            b"$arg_q-$host",
+            b"${dollar}",
+            b"",
+        ] {
+            assert_eq!(check_variable_syntax(ok), Ok(()), "{ok:?}");
+        }
+        for bad in [&b"abc$"[..], b"a$-b", b"${x", b"${}", b"${a-b}", b"$$"] {
+            let e = check_variable_syntax(bad).unwrap_err();
+            // The reason never echoes the argument.
+            let v = String::from_utf8_lossy(bad);
+            assert!(v.len() < 2 || !e.contains(&*v), "{e}");
+        }
     }
 
     #[test]

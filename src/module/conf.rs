@@ -524,6 +524,11 @@ unsafe fn complex_arg(
     cf: *mut ngx_conf_t,
     arg: *mut ngx_str_t,
 ) -> Result<*mut ngx_http_complex_value_t, Box<dyn fmt::Display>> {
+    // SAFETY: arg is valid for the duration of the handler.
+    let bytes = unsafe { (*arg).as_bytes() };
+    // nginx's compiler quotes the whole argument in its errors; the value
+    // may be a secret, so its syntax errors are caught here first.
+    value::check_variable_syntax(bytes).map_err(|e| Box::new(e) as Box<dyn fmt::Display>)?;
     // SAFETY: pool allocation, zeroed as ngx_pcalloc does.
     let cv = unsafe { ngx_pcalloc((*cf).pool, size_of::<ngx_http_complex_value_t>()) }
         as *mut ngx_http_complex_value_t;
@@ -636,7 +641,7 @@ unsafe fn credentials(
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     Credentials::new(
         text(raw[0]),
-        text(raw[1]),
+        zeroize::Zeroizing::new(text(raw[1])).as_str(),
         raw.get(2).map(|t| text(t)).filter(|t| !t.is_empty()),
     )
     .map(CredentialSource::Static)

@@ -14,21 +14,30 @@
 //! `proxy_set_header Host $image_resize_rs_s3_host;`.
 //!
 //! The URL is built from the bucket and the key, so the Host and the path
-//! proxy_pass sends are exactly the ones signed. Everything is computed once
-//! per request into the hidden `$image_resize_rs_s3_signed` (nginx caches
-//! indexed variables per request), so all headers carry the same timestamp.
+//! proxy_pass sends are exactly the ones signed.
+//!
+//! One signature serves all the variables of a request, so all headers carry
+//! the same timestamp. It is memoised in the request's slot of a hidden
+//! variable, tagged with the request, the location configuration and the
+//! evaluated key: nginx keeps `r->variables` across internal redirects
+//! (`error_page 404 = @placeholder` with another key) and shares it with
+//! subrequests (SSI `include virtual`), so a memo whose tag does not match is
+//! signed again. The public variables are not cacheable for the same reason.
+//! The hidden variable's name cannot be written in a configuration (`:` is
+//! not a variable-name character), so `log_format` cannot name it.
 
 use core::ptr;
 use std::time::{Duration, SystemTime};
 
 use ngx::ffi::{
     ngx_conf_t, ngx_http_add_variable, ngx_http_complex_value, ngx_http_complex_value_t,
-    ngx_http_get_indexed_variable, ngx_http_get_variable_index, ngx_http_request_t,
-    ngx_http_variable_value_t, ngx_int_t, ngx_pnalloc, ngx_str_t, ngx_time, NGX_ERROR,
-    NGX_HTTP_VAR_NOHASH, NGX_OK,
+    ngx_http_get_variable_index, ngx_http_request_t, ngx_http_variable_value_t, ngx_int_t,
+    ngx_pnalloc, ngx_str_t, ngx_time, NGX_ERROR, NGX_HTTP_VAR_NOCACHEABLE, NGX_HTTP_VAR_NOHASH,
+    NGX_OK,
 };
 use ngx::http::HttpModuleLocationConf;
 use ngx::ngx_string;
+use zeroize::Zeroizing;
 
 use super::conf::{CredentialSource, LocConf};
 use super::log::{request_debug, request_error};
@@ -67,8 +76,10 @@ pub(crate) unsafe fn add_variables(cf: *mut ngx_conf_t) -> ngx_int_t {
         (ngx_string!("image_resize_rs_s3_path"), PATH),
     ];
     for (mut name, field) in vars {
+        // Not cacheable: r->variables outlives the location and key it was
+        // computed for (see the module comment).
         // SAFETY: cf is the configuration being parsed; name is static.
-        let v = unsafe { ngx_http_add_variable(cf, &mut name, 0) };
+        let v = unsafe { ngx_http_add_variable(cf, &mut name, NGX_HTTP_VAR_NOCACHEABLE as _) };
         if v.is_null() {
             return NGX_ERROR as ngx_int_t;
         }
@@ -78,7 +89,9 @@ pub(crate) unsafe fn add_variables(cf: *mut ngx_conf_t) -> ngx_int_t {
             (*v).data = field;
         }
     }
-    let mut name = ngx_string!("image_resize_rs_s3_signed");
+    // The memo's slot in r->variables. ':' cannot appear in a variable
+    // reference, so no configuration (log_format included) can name it.
+    let mut name = ngx_string!("image_resize_rs_s3_signed:memo");
     // SAFETY: as above.
     let v = unsafe { ngx_http_add_variable(cf, &mut name, NGX_HTTP_VAR_NOHASH as _) };
     if v.is_null() {
@@ -86,7 +99,7 @@ pub(crate) unsafe fn add_variables(cf: *mut ngx_conf_t) -> ngx_int_t {
     }
     // SAFETY: as above; the index is read only at request time.
     unsafe {
-        (*v).get_handler = Some(signed_variable);
+        (*v).get_handler = Some(memo_variable);
         SIGNED_INDEX = ngx_http_get_variable_index(cf, &mut name);
         if SIGNED_INDEX == NGX_ERROR as ngx_int_t {
             return NGX_ERROR as ngx_int_t;
@@ -117,27 +130,32 @@ unsafe extern "C" fn field_variable(
     v: *mut ngx_http_variable_value_t,
     data: usize,
 ) -> ngx_int_t {
-    let run = || {
-        // SAFETY: index set at preconfiguration; r is live.
-        let signed = unsafe { ngx_http_get_indexed_variable(r, SIGNED_INDEX as _) };
-        // SAFETY: null or a valid cached value.
-        let Some(signed) = (unsafe { signed.as_ref() }) else {
-            return NGX_ERROR as ngx_int_t;
-        };
-        if signed.not_found() != 0 || signed.len() == 0 {
-            return not_found(v);
-        }
-        // SAFETY: data..len is the pool string written by signed_variable.
-        let all = unsafe { core::slice::from_raw_parts(signed.data, signed.len() as usize) };
-        match all.split(|&b| b == b'\n').nth(data) {
+    let run = || match signed(r) {
+        Ok(Some(all)) => match all.split(|&b| b == b'\n').nth(data) {
             Some(f) => {
                 set_value(v, f.as_ptr(), f.len());
                 NGX_OK as ngx_int_t
             }
             None => not_found(v),
+        },
+        // No bucket or no key here: nothing to sign, and nothing to log.
+        Ok(None) => not_found(v),
+        Err(msg) => {
+            // Fails the proxied request with 500; the reason never holds a secret.
+            request_error(r, format_args!("{msg}"));
+            NGX_ERROR as ngx_int_t
         }
     };
     std::panic::catch_unwind(run).unwrap_or(NGX_ERROR as ngx_int_t)
+}
+
+/// The hidden variable itself gives nothing: only [`signed`] reads its slot.
+unsafe extern "C" fn memo_variable(
+    _r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    _data: usize,
+) -> ngx_int_t {
+    not_found(v)
 }
 
 fn eval(r: *mut ngx_http_request_t, cv: *mut ngx_http_complex_value_t) -> Option<Vec<u8>> {
@@ -149,68 +167,103 @@ fn eval(r: *mut ngx_http_request_t, cv: *mut ngx_http_complex_value_t) -> Option
     Some(s.as_bytes().to_vec())
 }
 
+/// A secret evaluated from variables: the copy is zeroed when dropped.
+fn eval_secret(r: *mut ngx_http_request_t, cv: *mut ngx_http_complex_value_t) -> Zeroizing<String> {
+    let mut s = ngx_str_t::empty();
+    // SAFETY: as in eval.
+    if unsafe { ngx_http_complex_value(r, cv, &mut s) } != NGX_OK as isize {
+        return Zeroizing::new(String::new());
+    }
+    Zeroizing::new(String::from_utf8_lossy(s.as_bytes()).into_owned())
+}
+
 fn text(b: Vec<u8>) -> String {
     String::from_utf8_lossy(&b).into_owned()
 }
 
-unsafe extern "C" fn signed_variable(
-    r: *mut ngx_http_request_t,
-    v: *mut ngx_http_variable_value_t,
-    _data: usize,
-) -> ngx_int_t {
-    let run = || {
-        // SAFETY: r is live and has location configuration.
-        let conf: Option<&LocConf> =
-            unsafe { Module::location_conf(&*(r as *const ngx::http::Request)) };
-        let Some(conf) = conf else {
-            return not_found(v);
-        };
-        let Some(bucket) = conf.s3.as_ref() else {
-            return not_found(v);
-        };
-        match sign(r, conf, bucket) {
-            Ok(value) => {
-                // SAFETY: request pool allocation of value.len() bytes.
-                let p = unsafe { ngx_pnalloc((*r).pool, value.len().max(1)) } as *mut u8;
-                if p.is_null() {
-                    return NGX_ERROR as ngx_int_t;
-                }
-                // SAFETY: p has room for value.
-                unsafe { ptr::copy_nonoverlapping(value.as_ptr(), p, value.len()) };
-                set_value(v, p, value.len());
-                NGX_OK as ngx_int_t
-            }
-            Err(msg) => {
-                // Fails the proxied request with 500; the reason never holds a secret.
-                request_error(r, format_args!("{msg}"));
-                NGX_ERROR as ngx_int_t
-            }
-        }
-    };
-    std::panic::catch_unwind(run).unwrap_or(NGX_ERROR as ngx_int_t)
+/// The memo's tag: which request, location and key its signature is for.
+fn tag(r: *mut ngx_http_request_t, conf: &LocConf, key: &[u8]) -> Vec<u8> {
+    let mut t = Vec::with_capacity(24 + key.len());
+    t.extend_from_slice(&(r as usize).to_ne_bytes());
+    t.extend_from_slice(&(conf as *const LocConf as usize).to_ne_bytes());
+    t.extend_from_slice(&key.len().to_ne_bytes());
+    t.extend_from_slice(key);
+    t
 }
 
-fn sign(r: *mut ngx_http_request_t, conf: &LocConf, bucket: &s3::Bucket) -> Result<String, String> {
-    let cv = conf
-        .s3_key
-        .ok_or("\"image_resize_rs_s3_bucket\" is set but \"image_resize_rs_s3_key\" is not")?;
+/// The signed fields (`url\nauthorization\n...`) for this request, from the
+/// memo when its tag matches, else signed now and memoised. `Ok(None)` where
+/// no bucket or no key applies.
+fn signed<'a>(r: *mut ngx_http_request_t) -> Result<Option<&'a [u8]>, String> {
+    // SAFETY: r is live and has location configuration.
+    let conf: Option<&LocConf> =
+        unsafe { Module::location_conf(&*(r as *const ngx::http::Request)) };
+    let Some(conf) = conf else {
+        return Ok(None);
+    };
+    let (Some(bucket), Some(cv)) = (conf.s3.as_ref(), conf.s3_key) else {
+        return Ok(None);
+    };
     let key = eval(r, cv).ok_or("cannot evaluate \"image_resize_rs_s3_key\"")?;
+    let tag = tag(r, conf, &key);
+
+    // SAFETY: SIGNED_INDEX is an index into r->variables (set at
+    // preconfiguration, nginx sized the array for every indexed variable).
+    let slot = unsafe { &mut *(*r).variables.add(SIGNED_INDEX as usize) };
+    if slot.valid() != 0 && slot.not_found() == 0 && slot.len() as usize >= tag.len() {
+        // SAFETY: a valid slot holds the pool block written below.
+        let memo = unsafe { core::slice::from_raw_parts(slot.data, slot.len() as usize) };
+        if memo.starts_with(&tag) {
+            return Ok(Some(&memo[tag.len()..]));
+        }
+    }
+
+    let value = sign(r, conf, bucket, key)?;
+    let len = tag.len() + value.len();
+    if len >= 1 << 28 {
+        return Err("signed value too long".into());
+    }
+    // SAFETY: request pool allocation of len bytes (the pool is shared with
+    // subrequests and lives as long as the main request).
+    let p = unsafe { ngx_pnalloc((*r).pool, len) } as *mut u8;
+    if p.is_null() {
+        return Err("out of memory".into());
+    }
+    // SAFETY: p has room for tag and value.
+    unsafe {
+        ptr::copy_nonoverlapping(tag.as_ptr(), p, tag.len());
+        ptr::copy_nonoverlapping(value.as_ptr(), p.add(tag.len()), value.len());
+    }
+    set_value(slot, p, len);
+    // SAFETY: p..p+len was just written.
+    let all = unsafe { core::slice::from_raw_parts(p, len) };
+    Ok(Some(&all[tag.len()..]))
+}
+
+fn sign(
+    r: *mut ngx_http_request_t,
+    conf: &LocConf,
+    bucket: &s3::Bucket,
+    key: Vec<u8>,
+) -> Result<String, String> {
     let key = String::from_utf8(key).map_err(|_| "object key is not valid UTF-8")?;
     if key.is_empty() {
         return Err("\"image_resize_rs_s3_key\" is empty for this request".into());
     }
 
+    let dynamic;
     let creds = match conf.s3_credentials.as_ref() {
-        Some(CredentialSource::Static(c)) => c.clone(),
+        Some(CredentialSource::Static(c)) => c,
         Some(CredentialSource::Variables(id, secret, token)) => {
             let id = eval(r, *id).map(text).unwrap_or_default();
-            let secret = eval(r, *secret).map(text).unwrap_or_default();
+            let secret = eval_secret(r, *secret);
             let token = token
                 .and_then(|t| eval(r, t))
                 .map(text)
                 .filter(|t| !t.is_empty());
-            Credentials::new(id, secret, token)
-                .map_err(|e| format!("\"image_resize_rs_s3_credentials\" at request time: {e}"))?
+            dynamic = Credentials::new(id, secret.as_str(), token)
+                .map_err(|e| format!("\"image_resize_rs_s3_credentials\" at request time: {e}"))?;
+            &dynamic
         }
         None => return Err("no S3 credentials configured".into()),
     };
@@ -221,7 +274,7 @@ fn sign(r: *mut ngx_http_request_t, conf: &LocConf, bucket: &s3::Bucket) -> Resu
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(ngx_time().max(0) as u64);
     // Always GET: the filter needs the body even for a client's HEAD
     // (configure `proxy_method GET;`, as conf/nginx.conf does).
-    let signed = s3::sign("GET", &host, &path, "", region, &creds, now)
+    let signed = s3::sign("GET", &host, &path, "", region, creds, now)
         .map_err(|e| format!("S3 request signing failed: {e}"))?;
     request_debug(r, format_args!("signed GET {host}{path} for {region}"));
 

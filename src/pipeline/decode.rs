@@ -56,7 +56,9 @@ pub fn decode(
     decode_image(ty, data, max_pixels, target)
 }
 
-/// Smallest DCT scale (1/8, 1/4, 1/2) whose scaled size still covers the target.
+/// Smallest DCT scale (1/8, 1/4, 1/2) whose scaled size still covers the
+/// target, for luma alone (the tests compare [`pick_scale_sampled`] with it).
+#[cfg(test)]
 pub fn pick_scale(sx: u32, sy: u32, tw: u32, th: u32) -> usize {
     for den in [8usize, 4, 2] {
         let w = (sx as usize).div_ceil(den);
@@ -66,6 +68,98 @@ pub fn pick_scale(sx: u32, sy: u32, tw: u32, th: u32) -> usize {
         }
     }
     1
+}
+
+/// libjpeg-turbo's IDCT output size for one component at `m`/8 scale
+/// (`jpeg_core_output_dimensions` in jdmaster.c): a subsampled component is
+/// scaled up by a larger IDCT instead of upsampled, as far as the sampling
+/// ratios allow.
+fn idct_size(m: usize, h: usize, v: usize, max_h: usize, max_v: usize) -> usize {
+    let mut s = m;
+    while s < 8 && (max_h * m) % (h * s * 2) == 0 && (max_v * m) % (v * s * 2) == 0 {
+        s *= 2;
+    }
+    s
+}
+
+/// [`pick_scale`] for every component of a JPEG with sampling factors
+/// `samp` (H, V per component): the smallest DCT scale at which luma (the
+/// first component) and every full-resolution component still have
+/// `margin`× the target, and every subsampled component the target's
+/// resolution, each capped at what the component holds. A component that
+/// libjpeg decodes with a 1×1 IDCT and then upsamples (chroma in 4:2:2 or
+/// 4:1:1, luma in `2x1,1x2,1x1`) holds less than the scale suggests.
+pub fn pick_scale_sampled(
+    samp: &[(u8, u8)],
+    sx: u32,
+    sy: u32,
+    tw: u32,
+    th: u32,
+    margin: u32,
+) -> usize {
+    let max_h = samp
+        .iter()
+        .map(|s| usize::from(s.0))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let max_v = samp
+        .iter()
+        .map(|s| usize::from(s.1))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let (sx, sy) = (sx as usize, sy as usize);
+    for den in [8usize, 4, 2] {
+        let m = 8 / den;
+        let ok = samp.iter().enumerate().all(|(i, &(h, v))| {
+            let (h, v) = (usize::from(h).max(1), usize::from(v).max(1));
+            let s = idct_size(m, h, v, max_h, max_v);
+            let (dw, dh) = (
+                (sx * h * s).div_ceil(max_h * 8),
+                (sy * v * s).div_ceil(max_v * 8),
+            );
+            let (nw, nh) = ((sx * h).div_ceil(max_h), (sy * v).div_ceil(max_v));
+            let k = if i == 0 || (h == max_h && v == max_v) {
+                margin as usize
+            } else {
+                1
+            };
+            dw >= (tw as usize * k).min(nw) && dh >= (th as usize * k).min(nh)
+        });
+        if ok {
+            return den;
+        }
+    }
+    1
+}
+
+/// The (H, V) sampling factors of each component, from the frame header.
+pub fn jpeg_sampling(data: &[u8]) -> Option<Vec<(u8, u8)>> {
+    if data.get(..2)? != [0xff, 0xd8] {
+        return None;
+    }
+    let mut i = 2;
+    loop {
+        if *data.get(i)? != 0xff {
+            return None;
+        }
+        let marker = *data.get(i + 1)?;
+        if marker == 0xff {
+            i += 1;
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([*data.get(i + 2)?, *data.get(i + 3)?]));
+        match marker {
+            0xc0..=0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf => {
+                let nf = usize::from(*data.get(i + 9)?);
+                let comps = data.get(i + 10..i + 10 + 3 * nf)?;
+                return Some(comps.chunks(3).map(|c| (c[1] >> 4, c[1] & 0x0f)).collect());
+            }
+            0xda | 0xd9 => return None,
+            _ => i += 2 + len,
+        }
+    }
 }
 
 /// `Ok(None)`: turbojpeg cannot handle this file (CMYK, odd headers): use the fallback.
@@ -95,7 +189,10 @@ fn decode_turbo(data: &[u8], target: TargetFn<'_>) -> Result<Option<Decoded>, Er
     // a DCT block shrink straight to the target aliases. The exception is a
     // progressive JPEG that can be decoded at 1/8 from its DC scans alone
     // (below): that skips most of the entropy decoding, which dominates.
-    let dc_only = if !hdr.is_lossless && pick_scale(sx, sy, tw, th) == 8 {
+    // Each component counts: in 4:2:2, 4:1:1 or 2x1,1x2,1x1 some component
+    // is decoded below the nominal scale (see pick_scale_sampled).
+    let samp = jpeg_sampling(data).unwrap_or_else(|| vec![(1, 1)]);
+    let dc_only = if !hdr.is_lossless && pick_scale_sampled(&samp, sx, sy, tw, th, 1) == 8 {
         progressive_dc_only(data)
     } else {
         None
@@ -105,7 +202,7 @@ fn decode_turbo(data: &[u8], target: TargetFn<'_>) -> Result<Option<Decoded>, Er
     } else if dc_only.is_some() {
         8
     } else {
-        pick_scale(sx, sy, tw.saturating_mul(2), th.saturating_mul(2))
+        pick_scale_sampled(&samp, sx, sy, tw, th, 2)
     };
     let factor = ScalingFactor::new(1, den);
     if dec.set_scaling_factor(factor).is_err() {
@@ -174,8 +271,10 @@ fn decode_turbo(data: &[u8], target: TargetFn<'_>) -> Result<Option<Decoded>, Er
 /// quantisation table's first AC entry — unused by a 1×1 IDCT — is its
 /// documented signal not to. The result matches a full decode at 1/8.
 ///
-/// `None` when the input is not a well-formed progressive JPEG, or luma and
-/// chroma share a quantisation table (the caller then decodes it as is).
+/// `None` when the input is not a well-formed progressive JPEG, luma is not
+/// sampled at the full resolution, no AC scan can be dropped, or luma and
+/// chroma share a quantisation table (the caller then decodes with the usual
+/// 2× margin).
 pub fn progressive_dc_only(data: &[u8]) -> Option<Vec<u8>> {
     let segs = jpeg_segments(data)?;
     // SOF2: Nf components of (id, Hi<<4|Vi, Tq).
@@ -191,6 +290,13 @@ pub fn progressive_dc_only(data: &[u8]) -> Option<Vec<u8>> {
     let max_h = comps.chunks(3).map(|c| c[1] >> 4).max()?;
     let max_v = comps.chunks(3).map(|c| c[1] & 0x0f).max()?;
     let is_full = |c: &[u8]| c[1] >> 4 == max_h && c[1] & 0x0f == max_v;
+    // The first component (luma, or grey) must be full resolution: one
+    // sampled below the maximum gets a 1×1 IDCT at 1/8 and is then
+    // upsampled, i.e. decoded at 1/16 or less (sampling 2x1,1x2,1x1). Such
+    // files decode with the usual 2× margin instead.
+    if !is_full(comps.get(..3)?) {
+        return None;
+    }
     let full_ids: Vec<u8> = comps
         .chunks(3)
         .filter(|c| is_full(c))
@@ -209,6 +315,7 @@ pub fn progressive_dc_only(data: &[u8]) -> Option<Vec<u8>> {
     }
 
     let mut out = Vec::with_capacity(data.len() / 4);
+    let mut dropped = 0;
     out.extend_from_slice(&data[..2]);
     for &(marker, start, end) in &segs {
         let seg = &data[start..end];
@@ -218,6 +325,7 @@ pub fn progressive_dc_only(data: &[u8]) -> Option<Vec<u8>> {
                 let ns = usize::from(*seg.get(4)?);
                 let ss = *seg.get(5 + 2 * ns)?;
                 if ss > 0 && ns == 1 && full_ids.contains(seg.get(5)?) {
+                    dropped += 1;
                     continue;
                 }
                 out.extend_from_slice(seg);
@@ -244,6 +352,10 @@ pub fn progressive_dc_only(data: &[u8]) -> Option<Vec<u8>> {
             }
             _ => out.extend_from_slice(seg),
         }
+    }
+    // Nothing dropped: no gain, so no reason to give up the 2× margin.
+    if dropped == 0 {
+        return None;
     }
     out.extend_from_slice(&[0xff, 0xd9]);
     Some(out)
@@ -381,5 +493,192 @@ pub fn from_dynamic(img: DynamicImage) -> Bitmap {
             ch: 3,
             data: other.to_rgb8().into_raw(),
         },
+    }
+}
+
+#[cfg(test)]
+#[path = "test_jpeg.rs"]
+mod test_jpeg;
+
+#[cfg(test)]
+mod tests {
+    //! Shrink-on-load against a full decode, for every JPEG sampling layout.
+    use super::*;
+    use crate::pipeline::transform::resample;
+    use turbojpeg::{Compressor, Image, PixelFormat, Subsamp};
+
+    const W: usize = 1024;
+    const H: usize = 768;
+    /// Fits 1024×768 in 120×90: 1/8 covers it, so both the DC-only and the
+    /// 2×-margin paths are candidates.
+    const TW: u32 = 120;
+    const TH: u32 = 90;
+
+    /// Detail in both directions well below the target's Nyquist limit, plus
+    /// colour: what stair-steps from a too-small decode would show on.
+    fn pattern() -> Vec<u8> {
+        let mut v = Vec::with_capacity(W * H * 3);
+        for y in 0..H {
+            for x in 0..W {
+                let (fx, fy) = (x as f32, y as f32);
+                let t = std::f32::consts::TAU;
+                let a = (t * fx / 72.0).sin() * (t * fy / 64.0).cos();
+                let b = (t * (fx + fy) / 120.0).sin();
+                v.push((128.0 + 90.0 * a) as u8);
+                v.push((128.0 + 60.0 * b + 30.0 * a) as u8);
+                v.push((fy * 255.0 / H as f32) as u8);
+            }
+        }
+        v
+    }
+
+    fn turbo(rgb: &[u8], subsamp: Subsamp, progressive: bool) -> Vec<u8> {
+        let mut c = Compressor::new().unwrap();
+        c.set_quality(95).unwrap();
+        c.set_subsamp(subsamp).unwrap();
+        c.set_progressive(progressive).unwrap();
+        let img = Image {
+            pixels: rgb,
+            width: W,
+            pitch: W * 3,
+            height: H,
+            format: PixelFormat::RGB,
+        };
+        c.compress_to_vec(img).unwrap()
+    }
+
+    fn rgb_of(b: &Bitmap) -> Vec<u8> {
+        match b.ch {
+            1 => b.data.iter().flat_map(|&g| [g, g, g]).collect(),
+            _ => b.to_rgb(),
+        }
+    }
+
+    /// (decoded width, height, mean abs diff, max abs diff) of shrink-on-load
+    /// + Lanczos against full decode + Lanczos.
+    fn compare(jpeg: &[u8]) -> (u32, u32, f64, u8) {
+        let max = u64::MAX;
+        let small = decode(ImageType::Jpeg, jpeg, max, &|_, _| Ok((TW, TH))).unwrap();
+        let full = decode(ImageType::Jpeg, jpeg, max, &|w, h| Ok((w, h))).unwrap();
+        assert_eq!(
+            (full.bitmap.width, full.bitmap.height),
+            (W as u32, H as u32)
+        );
+        let (dw, dh) = (small.bitmap.width, small.bitmap.height);
+        let a = rgb_of(&resample(small.bitmap, TW, TH).unwrap());
+        let b = rgb_of(&resample(full.bitmap, TW, TH).unwrap());
+        let max = a.iter().zip(&b).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
+        let mean = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| f64::from(x.abs_diff(*y)))
+            .sum::<f64>()
+            / a.len() as f64;
+        (dw, dh, mean, max)
+    }
+
+    fn check(name: &str, jpeg: &[u8], progressive: bool) {
+        let (dw, dh, mean, max) = compare(jpeg);
+        eprintln!("{name:28} decoded {dw}x{dh}: mean {mean:.2}, max {max}");
+        // DC-only 1/8 decodes (128×96) are allowed only where luma is full
+        // resolution; everything else keeps the 2× margin (256×192).
+        let dc_only = progressive && progressive_dc_only(jpeg).is_some();
+        if !dc_only {
+            assert!(dw >= 2 * TW && dh >= 2 * TH, "{name}: margin lost");
+        }
+        // Measured: mean <= 1.22, max <= 7 over every layout. Before the
+        // per-component scale, 4:2:2/4:4:0 progressive gave mean ~5, max
+        // ~27, and 4:1:1 progressive mean 11.8, max 60 (a component decoded
+        // at 1/16 or 1/32 and upsampled).
+        assert!(mean < 1.5 && max <= 10, "{name}: mean {mean:.2}, max {max}");
+    }
+
+    #[test]
+    fn shrink_on_load_matches_full_decode_for_every_turbo_layout() {
+        let rgb = pattern();
+        for (name, s) in [
+            ("4:4:4", Subsamp::None),
+            ("4:2:2", Subsamp::Sub2x1),
+            ("4:2:0", Subsamp::Sub2x2),
+            ("4:4:0", Subsamp::Sub1x2),
+            ("4:1:1", Subsamp::Sub4x1),
+            ("grey", Subsamp::Gray),
+        ] {
+            for progressive in [false, true] {
+                let jpeg = turbo(&rgb, s, progressive);
+                let kind = if progressive {
+                    "progressive"
+                } else {
+                    "baseline"
+                };
+                check(&format!("turbo {name} {kind}"), &jpeg, progressive);
+            }
+        }
+    }
+
+    #[test]
+    fn shrink_on_load_matches_full_decode_for_odd_layouts() {
+        let rgb = pattern();
+        let layouts: &[(&str, &[(u8, u8)])] = &[
+            ("2x1,1x2,1x1", &[(2, 1), (1, 2), (1, 1)]),
+            ("1x2,2x1,1x1", &[(1, 2), (2, 1), (1, 1)]),
+            ("1x1,2x2,2x2", &[(1, 1), (2, 2), (2, 2)]),
+            ("2x2,2x1,1x2", &[(2, 2), (2, 1), (1, 2)]),
+            ("2x2,1x1,1x1", &[(2, 2), (1, 1), (1, 1)]),
+            ("4x1,2x1,1x1", &[(4, 1), (2, 1), (1, 1)]),
+            ("1x1,1x1,1x1", &[(1, 1), (1, 1), (1, 1)]),
+            ("2x2 grey", &[(2, 2)]),
+        ];
+        for (name, samp) in layouts {
+            for progressive in [false, true] {
+                let jpeg = test_jpeg::encode(&rgb, W, H, samp, progressive);
+                let kind = if progressive {
+                    "progressive"
+                } else {
+                    "baseline"
+                };
+                check(&format!("{name} {kind}"), &jpeg, progressive);
+            }
+        }
+    }
+
+    #[test]
+    fn scale_counts_every_component() {
+        // 4:2:0: chroma gets a 2×2 IDCT at 1/8, nothing upsampled.
+        let s420 = [(2, 2), (1, 1), (1, 1)];
+        assert_eq!(pick_scale_sampled(&s420, 1024, 768, 120, 90, 1), 8);
+        assert_eq!(pick_scale_sampled(&s420, 1024, 768, 120, 90, 2), 4);
+        // 4:2:2: chroma 1×1 at 1/8 then upsampled: 1/16 horizontally.
+        let s422 = [(2, 1), (1, 1), (1, 1)];
+        assert_eq!(pick_scale_sampled(&s422, 1024, 768, 120, 90, 1), 4);
+        // 2x1,1x2,1x1: luma holds half the rows; 1/2 keeps 2× of the target.
+        let odd = [(2, 1), (1, 2), (1, 1)];
+        assert_eq!(pick_scale_sampled(&odd, 1024, 768, 120, 90, 2), 2);
+        // Grey and 4:4:4 are the plain luma rule.
+        for samp in [&[(1u8, 1u8)][..], &[(1, 1), (1, 1), (1, 1)]] {
+            for (tw, th) in [(120, 90), (300, 225), (799, 599), (801, 600)] {
+                assert_eq!(
+                    pick_scale_sampled(samp, 1600, 1200, tw, th, 1),
+                    pick_scale(1600, 1200, tw, th)
+                );
+            }
+        }
+        assert_eq!(
+            jpeg_sampling(&test_jpeg::encode(&[0; 48], 4, 4, &odd, true)),
+            Some(odd.to_vec())
+        );
+        assert_eq!(jpeg_sampling(b"\xff\xd8\xff"), None);
+    }
+
+    #[test]
+    fn dc_only_refuses_subsampled_luma() {
+        let rgb = pattern();
+        let odd = test_jpeg::encode(&rgb, W, H, &[(2, 1), (1, 2), (1, 1)], true);
+        assert!(progressive_dc_only(&odd).is_none());
+        let usual = test_jpeg::encode(&rgb, W, H, &[(2, 2), (1, 1), (1, 1)], true);
+        assert!(progressive_dc_only(&usual).is_some());
+        // Nothing to drop (baseline) or nothing dropped: None.
+        let base = test_jpeg::encode(&rgb, W, H, &[(2, 2), (1, 1), (1, 1)], false);
+        assert!(progressive_dc_only(&base).is_none());
     }
 }

@@ -1,6 +1,9 @@
 //! Static S3 credentials.
 
 use std::fmt;
+use std::sync::Mutex;
+
+use zeroize::{Zeroize, Zeroizing};
 
 use super::error::ConfigError;
 
@@ -9,12 +12,37 @@ const REDACTED: &str = "** redacted **";
 /// An access key pair plus optional session token.
 ///
 /// The secret is private and never printed: `Debug` is written by hand and
-/// redacts the secret and the session token. There is no `Display`.
+/// redacts the secret and the session token. There is no `Display`. The
+/// secret and the token are zeroed when the value is dropped (clones too).
 #[derive(Clone)]
 pub struct Credentials {
     pub access_key_id: String,
-    secret_access_key: String,
+    secret_access_key: Zeroizing<String>,
     pub session_token: Option<String>,
+    /// The last signing key derived from the secret: SigV4 keys change once
+    /// a day per region, so one derivation serves a day's requests.
+    key_cache: KeyCache,
+}
+
+/// (date `YYYYMMDD`, region, key); the key is zeroed when replaced or dropped.
+#[derive(Default)]
+struct KeyCache(Mutex<Option<(String, String, Zeroizing<[u8; 32]>)>>);
+
+impl Clone for KeyCache {
+    /// A clone derives its own key: nothing to share, nothing to lock.
+    fn clone(&self) -> Self {
+        KeyCache::default()
+    }
+}
+
+impl Drop for Credentials {
+    fn drop(&mut self) {
+        // The secret zeroes itself (Zeroizing); the token is public data of
+        // the type, so it is zeroed here.
+        if let Some(t) = self.session_token.as_mut() {
+            t.zeroize();
+        }
+    }
 }
 
 impl Credentials {
@@ -28,17 +56,22 @@ impl Credentials {
     ///   use `None`).
     pub fn new(
         access_key_id: impl Into<String>,
-        secret: impl Into<String>,
+        secret: impl AsRef<str>,
         session_token: Option<String>,
     ) -> Result<Credentials, ConfigError> {
         let access_key_id = access_key_id.into();
-        let secret_access_key = secret.into();
-        check(&access_key_id, &secret_access_key, session_token.as_deref())
-            .map_err(|reason| ConfigError::Credentials { reason })?;
+        let secret_access_key = Zeroizing::new(secret.as_ref().to_owned());
+        if let Err(reason) = check(&access_key_id, &secret_access_key, session_token.as_deref()) {
+            if let Some(mut t) = session_token {
+                t.zeroize();
+            }
+            return Err(ConfigError::Credentials { reason });
+        }
         Ok(Credentials {
             access_key_id,
             secret_access_key,
             session_token,
+            key_cache: KeyCache::default(),
         })
     }
 
@@ -49,11 +82,13 @@ impl Credentials {
         let id = get("AWS_ACCESS_KEY_ID").ok_or(ConfigError::Credentials {
             reason: "AWS_ACCESS_KEY_ID is not set",
         })?;
-        let secret = get("AWS_SECRET_ACCESS_KEY").ok_or(ConfigError::Credentials {
-            reason: "AWS_SECRET_ACCESS_KEY is not set",
-        })?;
+        let secret = Zeroizing::new(get("AWS_SECRET_ACCESS_KEY").ok_or(
+            ConfigError::Credentials {
+                reason: "AWS_SECRET_ACCESS_KEY is not set",
+            },
+        )?);
         let token = get("AWS_SESSION_TOKEN").filter(|t| !t.is_empty());
-        Credentials::new(id, secret, token)
+        Credentials::new(id, secret.as_str(), token)
     }
 
     /// Re-checks the invariants of [`new`](Self::new); the public fields can
@@ -67,8 +102,25 @@ impl Credentials {
     }
 
     /// The secret, for the signer only.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn secret_access_key(&self) -> &str {
         &self.secret_access_key
+    }
+
+    /// The SigV4 signing key for `date` (`YYYYMMDD`) and `region`, derived
+    /// once and then served from the cache until the date or region changes.
+    pub(crate) fn signing_key(&self, date: &str, region: &str) -> Zeroizing<[u8; 32]> {
+        // A poisoned lock only means another thread panicked mid-update;
+        // the slot is then recomputed.
+        let mut slot = self.key_cache.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((d, r, k)) = slot.as_ref() {
+            if d == date && r == region {
+                return k.clone();
+            }
+        }
+        let key = super::sign::derive_signing_key(&self.secret_access_key, date, region);
+        *slot = Some((date.to_owned(), region.to_owned(), key.clone()));
+        key
     }
 }
 
