@@ -5,6 +5,7 @@
 mod conf;
 mod fault;
 mod filter;
+mod formatvar;
 mod log;
 mod s3vars;
 mod threads;
@@ -32,7 +33,13 @@ impl HttpModule for Module {
     }
 
     unsafe extern "C" fn preconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
-        s3vars::add_variables(cf)
+        // SAFETY: nginx's preconfiguration hook.
+        let rc = unsafe { s3vars::add_variables(cf) };
+        if rc != Status::NGX_OK.into() {
+            return rc;
+        }
+        // SAFETY: as above.
+        unsafe { formatvar::add_variable(cf) }
     }
 
     unsafe extern "C" fn postconfiguration(_cf: *mut ngx_conf_t) -> ngx_int_t {
