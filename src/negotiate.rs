@@ -178,6 +178,30 @@ pub fn varies(output: Output, formats: &[Target]) -> bool {
     output == Output::Original && !formats.is_empty()
 }
 
+/// The ETag of a response produced under `token`: the entity tag with
+/// `-<token>` appended inside the quotes, always weak (the body is
+/// re-encoded). Two formats of one URL thus never share a validator, and a
+/// conditional request cannot get a 304 for the other format. `orig` leaves
+/// the tag as it is; a value that is not an entity tag is returned unchanged.
+pub fn etag_for(etag: &[u8], token: Token) -> Vec<u8> {
+    if token == Token::Orig {
+        return etag.to_vec();
+    }
+    let opaque = etag.strip_prefix(b"W/").unwrap_or(etag);
+    match opaque {
+        [b'"', inner @ .., b'"'] if !inner.contains(&b'"') => {
+            let mut out = Vec::with_capacity(etag.len() + 8);
+            out.extend_from_slice(b"W/\"");
+            out.extend_from_slice(inner);
+            out.push(b'-');
+            out.extend_from_slice(token.as_str().as_bytes());
+            out.push(b'"');
+            out
+        }
+        _ => etag.to_vec(),
+    }
+}
+
 /// The preferred target the client explicitly accepts, `None` when it
 /// accepts none of `formats` or the header is malformed.
 pub fn negotiate(accept: &[u8], formats: &[Target]) -> Option<Target> {
@@ -470,6 +494,18 @@ mod tests {
         assert!(varies(Output::Original, BOTH));
         assert!(!varies(Output::Original, &[]));
         assert!(!varies(Output::Avif, BOTH));
+    }
+
+    #[test]
+    fn etags_differ_per_format() {
+        let e = b"W/\"5f3c-1a2b\"";
+        assert_eq!(etag_for(e, Token::Avif), b"W/\"5f3c-1a2b-avif\"");
+        assert_eq!(etag_for(b"\"abc\"", Token::Webp), b"W/\"abc-webp\"");
+        assert_eq!(etag_for(e, Token::Orig), e);
+        assert_ne!(etag_for(e, Token::Avif), etag_for(e, Token::Webp));
+        assert_eq!(etag_for(b"garbage", Token::Avif), b"garbage");
+        assert_eq!(etag_for(b"\"", Token::Avif), b"\"");
+        assert_eq!(etag_for(b"", Token::Avif), b"");
     }
 
     #[test]

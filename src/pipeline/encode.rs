@@ -8,7 +8,7 @@
 //! | PNG | `png` crate / own Adam7 writer | lossless (palette: quantized) | kept |
 //! | GIF | `gif` crate, palette | quantized | 1 bit |
 //! | WebP | libwebp, VP8 | lossy colour | lossless alpha plane |
-//! | AVIF | rav1e via ravif, 4:4:4, 10 bit | lossy | lossy alpha (same quality) |
+//! | AVIF | rav1e via ravif, 4:4:4, 8 bit | lossy | lossy alpha (same quality) |
 
 use super::bitmap::Bitmap;
 use super::palette;
@@ -16,9 +16,13 @@ use super::png_write::{self, Pixels};
 use super::{Error, ImageType};
 
 /// Default `image_resize_rs_avif_quality` (ravif's 1..=100 scale).
-pub const DEFAULT_AVIF_QUALITY: u32 = 60;
+/// 80: the lowest that keeps luma SSIM within ~0.007 of JPEG q80 on the
+/// photo corpus (BENCHMARKS.md, "Output formats").
+pub const DEFAULT_AVIF_QUALITY: u32 = 80;
 /// Default `image_resize_rs_avif_speed` (rav1e 1 slowest ..= 10 fastest).
-pub const DEFAULT_AVIF_SPEED: u32 = 8;
+/// 9: with 8-bit coding about half the time of speed 8 for the same bytes
+/// (BENCHMARKS.md); 10 trades 10–20% more bytes for little time.
+pub const DEFAULT_AVIF_SPEED: u32 = 9;
 
 /// Encoder settings taken from the job.
 #[derive(Clone, Copy, Debug)]
@@ -167,7 +171,7 @@ pub fn gif_interlaced_rows(h: usize) -> impl Iterator<Item = usize> {
 }
 
 /// AVIF via ravif/rav1e on the calling thread (threads = 1, no rayon):
-/// 4:4:4, 10-bit, alpha kept (encoded lossy at the same quality) and
+/// 4:4:4, 8-bit (10-bit took twice the time for the same bytes), alpha kept (encoded lossy at the same quality) and
 /// dropped when every pixel is opaque. `quality` 1..=100, `speed` 1..=10.
 pub fn encode_avif(img: &Bitmap, quality: u32, speed: u32) -> Result<Vec<u8>, Error> {
     use ravif::{Encoder, Img, RGB8, RGBA8};
@@ -183,7 +187,8 @@ pub fn encode_avif(img: &Bitmap, quality: u32, speed: u32) -> Result<Vec<u8>, Er
         .with_quality(q)
         .with_alpha_quality(q)
         .with_speed(speed.clamp(1, 10) as u8)
-        .with_num_threads(Some(1));
+        .with_num_threads(Some(1))
+        .with_bit_depth(ravif::BitDepth::Eight);
     let (w, h) = (img.width as usize, img.height as usize);
     let res = if img.ch == 4 {
         let px: Vec<RGBA8> = img

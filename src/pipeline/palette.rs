@@ -58,7 +58,14 @@ pub fn quantize(img: &Bitmap, binary_alpha: bool) -> Indexed {
     let mut palette: Vec<[u8; 4]> = nq
         .color_map_rgba()
         .chunks_exact(4)
-        .map(|c| [c[0], c[1], c[2], if opaque || binary_alpha { 255 } else { c[3] }])
+        .map(|c| {
+            [
+                c[0],
+                c[1],
+                c[2],
+                if opaque || binary_alpha { 255 } else { c[3] },
+            ]
+        })
         .collect();
     let clear = has_clear.then(|| {
         palette.push([0, 0, 0, 0]);
@@ -166,7 +173,10 @@ mod tests {
             .sum();
         let mean = err as f64 / (128.0 * 128.0 * 3.0);
         assert!(mean < 6.0, "mean error {mean}");
-        assert!(ix.palette.iter().all(|p| p[3] == 255), "opaque in, opaque out");
+        assert!(
+            ix.palette.iter().all(|p| p[3] == 255),
+            "opaque in, opaque out"
+        );
     }
 
     #[test]

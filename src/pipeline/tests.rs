@@ -548,4 +548,3 @@ fn progressive_dc_only_decodes_the_same_at_one_eighth() {
     assert!(progressive_dc_only(&src[..src.len() / 2]).is_none());
     assert!(progressive_dc_only(b"not a jpeg").is_none());
 }
-
