@@ -7,7 +7,9 @@
 #
 # Per photo and size: the pipeline's own resize written losslessly (PNG) is
 # the reference; each format encodes exactly those pixels (`irs-tool encode`:
-# bytes, encode time = median of 3 in-process runs on one core, the
+# bytes, encode time = median of 3 in-process runs pinned to one core, as
+# the thread's CPU time (/proc/thread-self/schedstat: other jobs on the
+# shared core do not inflate it), the
 # process's thread count after encoding), is decoded back (AVIF by avifdec)
 # and compared with the reference (SSIM on luma, `irs-tool ssim`).
 #
@@ -33,7 +35,7 @@ ensure_packages plasma-workspace-wallpapers libavif-bin python3
 ensure_rust
 if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
     log "building irs-tool (release)"
-    cargo build --release --no-default-features --bin irs-tool
+    cargo build --release --no-default-features --features gen --bin irs-tool
 fi
 [ -x "$IRS" ] || die "$IRS missing"
 # Defaults straight from the code, so the report cannot drift from it.
@@ -66,7 +68,7 @@ for photo in "${PHOTOS[@]}"; do
             set -- $spec
             fmt=$1 q=$2 speed=$3
             out=$B/work/out.$fmt
-            read -r bytes ms threads < <(taskset -c 0 "$IRS" encode "$ref" "$fmt" "$q" "$speed" "$out")
+            read -r bytes wall threads ms < <(taskset -c 0 "$IRS" encode "$ref" "$fmt" "$q" "$speed" "$out")
             cmp=$out
             if [ "$fmt" = avif ]; then
                 avifdec "$out" "$B/work/avif.png" >/dev/null
@@ -96,9 +98,9 @@ out.append(f"{len(by[next(iter(by))]['jpeg'])} photos (plasma-workspace-wallpape
            f"fitted by the pipeline's own resize; each format encodes the same pixels. "
            f"JPEG q{jq} (libjpeg-turbo 4:2:0), WebP q{wq} (libwebp, lossy), AVIF q{aq} speed {sp} "
            f"(rav1e, 4:4:4 10-bit, one thread). SSIM on luma against the lossless resize. "
-           f"Encode time: median of 3 in-process runs, pinned to one core ({cpu}, {ncpu} cores shared with other jobs).")
+           f"Encode time: the encoding thread's CPU time, median of 3 in-process runs pinned to one core ({cpu}, {ncpu} cores shared with other jobs).")
 out.append("")
-out.append("| size | format | bytes (mean) | bytes vs JPEG | SSIM (mean) | SSIM − JPEG | encode ms (median) | encode ms (p95) | threads |")
+out.append("| size | format | bytes (mean) | bytes vs JPEG | SSIM (mean) | SSIM − JPEG | encode CPU ms (median) | encode CPU ms (p95) | threads |")
 out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 verdict = []
 for size in sorted(by, key=lambda s: int(s.split("x")[0])):

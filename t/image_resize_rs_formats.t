@@ -162,7 +162,7 @@ sub get {
 	my $h = defined $accept ? "Accept: $accept\x0d\x0a" : '';
 	$h .= $extra // '';
 	return http("GET $uri HTTP/1.0\x0d\x0aHost: localhost\x0d\x0a$h\x0d\x0a",
-		PeerAddr => "127.0.0.1:$port");
+		PeerAddr => "127.0.0.1:" . port($port));
 }
 
 sub info {
@@ -238,9 +238,11 @@ is(info(get('/photo.jpg', '*/*', 8081)), 'jpeg 150x112', 'front cache serves jpe
 
 my @quad = ([230, 20, 20], [20, 200, 20], [20, 20, 230], [240, 240, 240]);
 
+my $testdir = $t->testdir();
+
 sub upright {
 	my ($bytes) = @_;
-	my $dir = $t->testdir();
+	my $dir = $testdir;
 	open my $fh, '>:raw', "$dir/probe.jpg" or die;
 	print $fh $bytes;
 	close $fh;

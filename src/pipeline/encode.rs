@@ -106,11 +106,13 @@ pub fn encode_jpeg(img: &Bitmap, quality: u32, progressive: bool) -> Result<Vec<
     c.compress_to_vec(image).map_err(e)
 }
 
-/// Truecolour (or grey) PNG, Adam7 when `interlace`.
+/// Truecolour (or grey) PNG, not interlaced (fixtures and tests).
+#[cfg(any(test, feature = "gen"))]
 pub fn encode_png(img: &Bitmap) -> Result<Vec<u8>, Error> {
     encode_png_with(img, false)
 }
 
+/// Truecolour (or grey) PNG, Adam7 when `interlace`.
 pub fn encode_png_with(img: &Bitmap, interlace: bool) -> Result<Vec<u8>, Error> {
     png_write::write(&Pixels::Direct(img), interlace).map_err(|e| enc_err(ImageType::Png, e))
 }
@@ -123,6 +125,7 @@ pub fn encode_png_palette(img: &Bitmap, interlace: bool) -> Result<Vec<u8>, Erro
 
 /// GIF: palette as [`palette::quantize`] gives it, alpha below 128 becomes
 /// the transparent index.
+#[cfg(any(test, feature = "gen"))]
 pub fn encode_gif(img: &Bitmap) -> Result<Vec<u8>, Error> {
     encode_gif_with(img, false)
 }
