@@ -5,10 +5,12 @@
 //! Layout:
 //! - [`pipeline`]: sniff → header/limits → decode → transform → encode. Pure Rust.
 //! - [`s3`]: S3 addressing and SigV4 signing. Pure Rust, the clock passed in.
+//! - [`negotiate`]: Accept + configuration → the output-format token. Pure Rust.
 //! - [`value`]: parsing of directive values shared by config and request time.
 //! - `module` (feature `module`): the thin nginx glue; the only place with `unsafe`
 //!   and the only code that touches `ngx`/`nginx-sys`.
 
+pub mod negotiate;
 pub mod pipeline;
 pub mod s3;
 pub mod value;

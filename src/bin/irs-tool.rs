@@ -2,12 +2,15 @@
 //! the benchmarks. Pure Rust, no nginx.
 //!
 //! ```text
-//! irs-tool gen <jpeg|png|gif|webp|png-indexed-trns|jpeg-progressive|jpeg-exif> <W> <H> <out-file>
+//! irs-tool gen <kind> <W> <H> <out-file>  (kinds: see USAGE)
 //! irs-tool info <file>          -> "<type> <width> <height> <flags>"
 //! irs-tool corner <file> <x> <y> -> "R G B A"
 //! irs-tool ssim <a> <b>         -> SSIM on luma, 4 decimals
 //! irs-tool reference <in> <W> <H> <out.png>
 //!                               -> full-size decode + Lanczos3 to exactly WxH (PNG)
+//! irs-tool encode <in.png> <jpeg|webp|avif|png> <quality> <speed> <out>
+//!                               -> "<bytes> <wall ms> <threads> <cpu ms>" (medians of 3)
+//! irs-tool orient <file>        -> EXIF orientation 1..8
 //! ```
 
 use std::process::ExitCode;
@@ -16,12 +19,16 @@ use image_resize_rs::pipeline::gen::{self, Kind};
 use image_resize_rs::pipeline::{sniff, ImageType};
 
 const USAGE: &str = "usage:
-  irs-tool gen <jpeg|png|gif|webp|png-indexed-trns|jpeg-progressive|jpeg-exif> <W> <H> <out-file>
+  irs-tool gen <kind> <W> <H> <out-file>
+    kinds: jpeg png gif webp png-indexed-trns jpeg-progressive jpeg-exif png-palette64
+           jpeg-gps jpeg-p3 png-p3 webp-p3 jpeg-orient-1..8 png-orient-1..8 webp-orient-1..8
   irs-tool info <file>
   irs-tool corner <file> <x> <y>
   irs-tool ssim <a> <b>
   irs-tool reference <in> <W> <H> <out.png>
-  irs-tool resize <in> <W> <H> <out.png>";
+  irs-tool resize <in> <W> <H> <out.png>
+  irs-tool encode <in.png> <jpeg|webp|avif|png> <quality> <speed> <out>
+  irs-tool orient <file>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,6 +40,8 @@ fn main() -> ExitCode {
         ["ssim", a, b] => cmd_ssim(a, b),
         ["reference", input, w, h, out] => cmd_reference(input, w, h, out),
         ["resize", input, w, h, out] => cmd_resize(input, w, h, out),
+        ["encode", input, fmt, q, speed, out] => cmd_encode(input, fmt, q, speed, out),
+        ["orient", file] => cmd_orient(file),
         _ => Err(USAGE.to_string()),
     };
     match r {
@@ -64,12 +73,21 @@ fn load(file: &str) -> Result<(Vec<u8>, image::DynamicImage), String> {
 }
 
 fn cmd_gen(kind: &str, w: &str, h: &str, out: &str) -> Result<String, String> {
-    let k = Kind::parse(kind).ok_or_else(|| format!("unknown kind {kind:?}\n{USAGE}"))?;
     let (w, h) = (parse_u32(w, "width")?, parse_u32(h, "height")?);
     if w == 0 || h == 0 {
         return Err("width and height must be > 0".into());
     }
-    let bytes = gen::generate(k, w, h).map_err(|e| e.to_string())?;
+    // <format>-orient-<1..8>: displayed WxH quadrants, stored turned and tagged.
+    let oriented = kind.split_once("-orient-").and_then(|(f, o)| {
+        let o = o.parse::<u16>().ok().filter(|o| (1..=8).contains(o))?;
+        Some((Kind::parse(f)?, o))
+    });
+    let bytes = if let Some((k, o)) = oriented {
+        gen::generate_oriented(k, w, h, o).map_err(|e| e.to_string())?
+    } else {
+        let k = Kind::parse(kind).ok_or_else(|| format!("unknown kind {kind:?}\n{USAGE}"))?;
+        gen::generate(k, w, h).map_err(|e| e.to_string())?
+    };
     std::fs::write(out, &bytes).map_err(|e| format!("{out}: {e}"))?;
     Ok(String::new())
 }
@@ -97,7 +115,23 @@ fn jpeg_progressive(data: &[u8]) -> Option<bool> {
     None
 }
 
+/// Width and height of an AVIF from its `ispe` property (no AVIF decoder here).
+fn avif_dims(data: &[u8]) -> Option<(u32, u32)> {
+    if data.get(4..12)? != b"ftypavif" {
+        return None;
+    }
+    let at = data.windows(4).position(|w| w == b"ispe")?;
+    let b = data.get(at + 8..at + 16)?;
+    Some((
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+        u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+    ))
+}
+
 fn cmd_info(file: &str) -> Result<String, String> {
+    if let Some((w, h)) = avif_dims(&read(file)?) {
+        return Ok(format!("avif {w} {h} -"));
+    }
     let (data, img) = load(file)?;
     let ty = sniff(&data);
     let name = ty.map_or("unknown", ImageType::name);
@@ -240,6 +274,88 @@ fn cmd_resize(input: &str, w: &str, h: &str, out: &str) -> Result<String, String
     };
     std::fs::write(out, bytes).map_err(|e| format!("{out}: {e}"))?;
     Ok(String::new())
+}
+
+/// Encodes the pixels of `input` (decoded by the image crate) with the
+/// pipeline's encoder for `fmt`; times the encode alone (median of three
+/// runs) and reports this process's thread count afterwards (1: no encoder
+/// thread pool).
+fn cmd_encode(input: &str, fmt: &str, q: &str, speed: &str, out: &str) -> Result<String, String> {
+    use image_resize_rs::pipeline::{encode, Bitmap, EncodeOptions};
+    let (_, img) = load(input)?;
+    let ty = match fmt {
+        "jpeg" => ImageType::Jpeg,
+        "webp" => ImageType::Webp,
+        "avif" => ImageType::Avif,
+        "png" => ImageType::Png,
+        _ => return Err(format!("unknown format {fmt:?}")),
+    };
+    let (q, speed) = (parse_u32(q, "quality")?, parse_u32(speed, "speed")?);
+    let bitmap = if img.color().has_alpha() {
+        Bitmap {
+            width: img.width(),
+            height: img.height(),
+            ch: 4,
+            data: img.to_rgba8().into_raw(),
+        }
+    } else {
+        Bitmap {
+            width: img.width(),
+            height: img.height(),
+            ch: 3,
+            data: img.to_rgb8().into_raw(),
+        }
+    };
+    let opts = EncodeOptions {
+        jpeg_quality: q,
+        webp_quality: q,
+        avif_quality: q,
+        avif_speed: speed,
+        ..EncodeOptions::default()
+    };
+    let mut times = Vec::new();
+    let mut cpu = Vec::new();
+    let mut bytes = Vec::new();
+    for _ in 0..3 {
+        let (t, c) = (std::time::Instant::now(), thread_cpu_ns());
+        bytes = encode(ty, &bitmap, &opts).map_err(|e| e.to_string())?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        cpu.push((thread_cpu_ns() - c) as f64 / 1e6);
+    }
+    times.sort_by(f64::total_cmp);
+    cpu.sort_by(f64::total_cmp);
+    let threads = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:").map(|v| v.trim().to_string()))
+        })
+        .unwrap_or_else(|| "?".into());
+    std::fs::write(out, &bytes).map_err(|e| format!("{out}: {e}"))?;
+    Ok(format!(
+        "{} {:.2} {threads} {:.2}",
+        bytes.len(),
+        times[1],
+        cpu[1]
+    ))
+}
+
+/// CPU time this thread has run, from /proc/thread-self/schedstat (first
+/// field, nanoseconds): unlike wall time it does not grow when other
+/// processes share the core.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn cmd_orient(file: &str) -> Result<String, String> {
+    let data = read(file)?;
+    let ty = sniff(&data).ok_or_else(|| format!("{file}: not an image"))?;
+    Ok(image_resize_rs::pipeline::meta::orientation(ty, &data)
+        .value()
+        .to_string())
 }
 
 fn cmd_reference(input: &str, w: &str, h: &str, out: &str) -> Result<String, String> {

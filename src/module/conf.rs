@@ -12,17 +12,18 @@ use core::ptr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ngx::ffi::{
-    ngx_command_t, ngx_conf_set_flag_slot, ngx_conf_set_size_slot, ngx_conf_t, ngx_flag_t,
-    ngx_http_compile_complex_value, ngx_http_compile_complex_value_t, ngx_http_complex_value_t,
-    ngx_pcalloc, ngx_str_t, ngx_uint_t, NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CONF_TAKE123,
-    NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF,
-    NGX_LOG_EMERG, NGX_OK,
+    ngx_command_t, ngx_conf_set_flag_slot, ngx_conf_set_num_slot, ngx_conf_set_size_slot,
+    ngx_conf_t, ngx_flag_t, ngx_http_compile_complex_value, ngx_http_compile_complex_value_t,
+    ngx_http_complex_value_t, ngx_int_t, ngx_pcalloc, ngx_str_t, ngx_uint_t, NGX_CONF_1MORE,
+    NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CONF_TAKE123, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET,
+    NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF, NGX_LOG_EMERG, NGX_OK,
 };
 use ngx::http::Request;
 use ngx::ngx_string;
 
 use super::threads;
-use crate::pipeline::Settings;
+use crate::negotiate::{self, Formats, Output, Token};
+use crate::pipeline::{Settings, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED};
 
 use crate::s3::{self, Addressing, Bucket, Credentials, Endpoint};
 use crate::value::{self, FilterArgs, Mode, DEFAULT_MAX_PIXELS};
@@ -83,6 +84,22 @@ pub(crate) struct LocConf {
     pub s3: Option<Bucket>,
     /// `image_resize_rs_thread_pool`: unset, `off`, or a pool.
     pub thread_pool: Option<ThreadPool>,
+    /// `image_resize_rs_formats`: negotiable targets, in preference order.
+    pub formats: Option<Formats>,
+    /// `image_resize_rs_output`: static, or from variables per request.
+    pub output: Option<OutputValue>,
+    /// `image_resize_rs_avif_quality` / `_avif_speed` (nginx's num slot).
+    pub avif_quality: ngx_int_t,
+    pub avif_speed: ngx_int_t,
+    /// `image_resize_rs_auto_orient` (nginx's flag slot).
+    pub auto_orient: ngx_flag_t,
+}
+
+/// `image_resize_rs_output`'s value.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum OutputValue {
+    Static(Output),
+    Complex(*mut ngx_http_complex_value_t),
 }
 
 /// Where the image work runs.
@@ -139,6 +156,11 @@ impl Default for LocConf {
             s3_credentials: None,
             s3: None,
             thread_pool: None,
+            formats: None,
+            output: None,
+            avif_quality: NGX_CONF_UNSET as ngx_int_t,
+            avif_speed: NGX_CONF_UNSET as ngx_int_t,
+            auto_orient: NGX_CONF_UNSET,
         }
     }
 }
@@ -163,7 +185,47 @@ impl LocConf {
             transparency: self.transparency != 0,
             interlace: self.interlace == 1,
             max_pixels: self.max_pixels.unwrap_or(DEFAULT_MAX_PIXELS),
+            format: self.format_token(r),
+            negotiated: self.negotiates(),
+            auto_orient: self.auto_orient != 0,
+            avif_quality: self.avif_quality.clamp(1, 100) as u32,
+            avif_speed: self.avif_speed.clamp(1, 10) as u32,
         }
+    }
+
+    /// `image_resize_rs_output` for this request; `None` when its variables
+    /// give something other than original/jpeg/png/webp/avif.
+    fn output(&self, r: &Request) -> Option<Output> {
+        match self.output {
+            None => Some(Output::Original),
+            Some(OutputValue::Static(o)) => Some(o),
+            // SAFETY: cv was compiled into the configuration pool.
+            Some(OutputValue::Complex(cv)) => {
+                let v = r.get_complex_value(unsafe { &*cv })?;
+                negotiate::parse_output(v.as_bytes()).ok()
+            }
+        }
+    }
+
+    /// `$image_resize_rs_format` for this request, from the request alone
+    /// (Accept + configuration); `None` for an unusable output value.
+    pub(crate) fn format_token(&self, r: &Request) -> Option<Token> {
+        let output = self.output(r)?;
+        let accept = r
+            .headers_in_iterator()
+            .find(|(k, _)| k.as_bytes().eq_ignore_ascii_case(b"accept"))
+            .map(|(_, v)| v.as_bytes());
+        let formats = self.formats.unwrap_or_default().to_vec();
+        Some(negotiate::token(output, &formats, accept))
+    }
+
+    /// The format may change with `Accept` (`Vary: Accept` then): formats
+    /// configured and the output not forced.
+    pub(crate) fn negotiates(&self) -> bool {
+        matches!(
+            self.output,
+            None | Some(OutputValue::Static(Output::Original))
+        ) && self.formats.is_some_and(|f| !f.to_vec().is_empty())
     }
 
     /// The pool to run the image work on; `None` means inline.
@@ -205,6 +267,21 @@ impl LocConf {
             .max_pixels
             .or(prev.max_pixels)
             .or(Some(DEFAULT_MAX_PIXELS));
+        self.formats = self.formats.or(prev.formats);
+        self.output = self.output.or(prev.output);
+        merge_num(
+            &mut self.avif_quality,
+            prev.avif_quality,
+            DEFAULT_AVIF_QUALITY,
+        );
+        merge_num(&mut self.avif_speed, prev.avif_speed, DEFAULT_AVIF_SPEED);
+        if !(1..=100).contains(&self.avif_quality) {
+            return Err("\"image_resize_rs_avif_quality\" must be 1..100".into());
+        }
+        if !(1..=10).contains(&self.avif_speed) {
+            return Err("\"image_resize_rs_avif_speed\" must be 1..10".into());
+        }
+        merge_flag(&mut self.auto_orient, prev.auto_orient, 1);
         self.thread_pool = self.thread_pool.or(prev.thread_pool);
         if self.thread_pool.is_none() && self.mode() != Mode::Off {
             // Nothing said: offload to nginx's implicit "default" pool
@@ -268,6 +345,16 @@ fn merge_flag(v: &mut ngx_flag_t, prev: ngx_flag_t, default: ngx_flag_t) {
     if *v == NGX_CONF_UNSET {
         *v = if prev == NGX_CONF_UNSET {
             default
+        } else {
+            prev
+        };
+    }
+}
+
+fn merge_num(v: &mut ngx_int_t, prev: ngx_int_t, default: u32) {
+    if *v == NGX_CONF_UNSET as ngx_int_t {
+        *v = if prev == NGX_CONF_UNSET as ngx_int_t {
+            default as ngx_int_t
         } else {
             prev
         };
@@ -447,6 +534,45 @@ unsafe extern "C" fn cmd_max_pixels(
         directive(cf, cmd, conf, |conf, args| {
             duplicate(&conf.max_pixels)?;
             conf.max_pixels = Some(value::parse_pixels(args[0].as_bytes()).map_err(boxed)?);
+            Ok(())
+        })
+    }
+}
+
+/// `image_resize_rs_formats off | avif webp ...;`
+unsafe extern "C" fn cmd_formats(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: a directive handler.
+    unsafe {
+        directive(cf, cmd, conf, |conf, args| {
+            duplicate(&conf.formats)?;
+            let raw: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            let list = negotiate::parse_formats(&raw).map_err(boxed)?;
+            conf.formats = Some(Formats::new(&list));
+            Ok(())
+        })
+    }
+}
+
+/// `image_resize_rs_output original | jpeg | png | webp | avif | $var;`
+unsafe extern "C" fn cmd_output(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: a directive handler.
+    unsafe {
+        directive(cf, cmd, conf, |conf, args| {
+            duplicate(&conf.output)?;
+            let bytes = args[0].as_bytes();
+            conf.output = Some(if value::has_variables(bytes) {
+                OutputValue::Complex(complex_arg(cf, &mut args[0])?)
+            } else {
+                OutputValue::Static(negotiate::parse_output(bytes).map_err(boxed)?)
+            });
             Ok(())
         })
     }
@@ -666,7 +792,7 @@ const fn command(
     }
 }
 
-pub(crate) static mut COMMANDS: [ngx_command_t; 17] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 22] = [
     command(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -762,6 +888,36 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 17] = [
         ANY_LEVEL | NGX_CONF_TAKE123,
         cmd_s3_credentials,
         0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_formats"),
+        ANY_LEVEL | NGX_CONF_1MORE,
+        cmd_formats,
+        0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_output"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        cmd_output,
+        0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_avif_quality"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        ngx_conf_set_num_slot,
+        offset_of!(LocConf, avif_quality),
+    ),
+    command(
+        ngx_string!("image_resize_rs_avif_speed"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        ngx_conf_set_num_slot,
+        offset_of!(LocConf, avif_speed),
+    ),
+    command(
+        ngx_string!("image_resize_rs_auto_orient"),
+        ANY_LEVEL | NGX_CONF_FLAG,
+        ngx_conf_set_flag_slot,
+        offset_of!(LocConf, auto_orient),
     ),
     ngx_command_t::empty(),
 ];

@@ -40,6 +40,7 @@ use super::fault::{self, Fault};
 use super::log::{request_debug, request_error, request_warn};
 use super::threads::{self, Posted};
 use super::Module;
+use crate::negotiate::{self, Token};
 use crate::pipeline::{self, Reply, Settings};
 use crate::value::Mode;
 
@@ -745,6 +746,7 @@ fn send(r: &mut Request, ctx: *mut Ctx, reply: Reply, body: Vec<u8>) -> ngx_int_
         }
         Reply::Original(ty) => {
             set_content_type(rp, ty.mime());
+            vary_by_format(r);
             body
         }
         Reply::Image { ty, bytes, .. } => {
@@ -752,10 +754,43 @@ fn send(r: &mut Request, ctx: *mut Ctx, reply: Reply, body: Vec<u8>) -> ngx_int_
             set_content_type(rp, ty.mime());
             // SAFETY: a different representation gets a weak validator.
             unsafe { ngx_http_weak_etag(rp) };
+            vary_by_format(r);
             bytes
         }
     };
     release(r, ctx, out)
+}
+
+/// Format negotiation: `Vary: Accept` where the format depends on it, and
+/// the format in the ETag so that no conditional request gets a 304 for
+/// another format's body.
+fn vary_by_format(r: &mut Request) {
+    let Some(conf) = Module::location_conf(r) else {
+        return;
+    };
+    let (negotiates, token) = (conf.negotiates(), conf.format_token(r));
+    if negotiates {
+        let _ = r.add_header_out("Vary", "Accept");
+    }
+    let Some(token) = token.filter(|&t| t != Token::Orig) else {
+        return;
+    };
+    let rp = raw(r);
+    // SAFETY: r is live; the ETag element (if any) is in the headers list,
+    // its new value is allocated from the request pool.
+    unsafe {
+        let Some(etag) = (*rp).headers_out.etag.as_mut() else {
+            return;
+        };
+        let new = negotiate::etag_for(etag.value.as_bytes(), token);
+        let p = ngx::ffi::ngx_pnalloc((*rp).pool, new.len()) as *mut u8;
+        if p.is_null() {
+            return;
+        }
+        ptr::copy_nonoverlapping(new.as_ptr(), p, new.len());
+        etag.value.data = p;
+        etag.value.len = new.len();
+    }
 }
 
 fn release(r: &mut Request, ctx: *mut Ctx, mut out: Vec<u8>) -> ngx_int_t {

@@ -5,6 +5,7 @@
 mod conf;
 mod fault;
 mod filter;
+mod formatvar;
 mod log;
 mod s3vars;
 mod threads;
@@ -39,7 +40,12 @@ impl HttpModule for Module {
             return rc;
         }
         // SAFETY: as above.
-        unsafe { vars::add_variables(cf) }
+        let rc = unsafe { vars::add_variables(cf) };
+        if rc != Status::NGX_OK.into() {
+            return rc;
+        }
+        // SAFETY: as above.
+        unsafe { formatvar::add_variable(cf) }
     }
 
     unsafe extern "C" fn postconfiguration(_cf: *mut ngx_conf_t) -> ngx_int_t {

@@ -443,6 +443,7 @@ fn decode_image(
             target(w, h)?;
             (DynamicImage::from_decoder(d).map_err(de)?, w, h, false)
         }
+        ImageType::Avif => return Err(decode_err(ty, "AVIF is an output format only")),
     };
     let bitmap = from_dynamic(img);
     Ok(Decoded {

@@ -1,18 +1,52 @@
-//! Encoding in the source format.
-
-use image::codecs::gif::GifEncoder;
-use image::codecs::png::PngEncoder;
-use image::{ExtendedColorType, ImageEncoder};
+//! Encoders. None writes metadata: no EXIF, XMP, ICC or text chunks, so
+//! every re-encoded image leaves GPS positions and camera data behind and is
+//! untagged sRGB (AVIF carries its required nclx colour box: sRGB).
+//!
+//! | format | codec | loss | alpha |
+//! |---|---|---|---|
+//! | JPEG | libjpeg-turbo, 4:2:0, optimised Huffman | lossy | dropped |
+//! | PNG | `png` crate / own Adam7 writer | lossless (palette: quantized) | kept |
+//! | GIF | `gif` crate, palette | quantized | 1 bit |
+//! | WebP | libwebp, VP8 | lossy colour | lossless alpha plane |
+//! | AVIF | rav1e via ravif, 4:4:4, 8 bit | lossy | lossy alpha (same quality) |
 
 use super::bitmap::Bitmap;
+use super::palette;
+use super::png_write::{self, Pixels};
 use super::{Error, ImageType};
+
+/// Default `image_resize_rs_avif_quality` (ravif's 1..=100 scale).
+/// 80: the lowest that keeps luma SSIM within ~0.007 of JPEG q80 on the
+/// photo corpus (BENCHMARKS.md, "Output formats").
+pub const DEFAULT_AVIF_QUALITY: u32 = 80;
+/// Default `image_resize_rs_avif_speed` (rav1e 1 slowest ..= 10 fastest).
+/// 9: with 8-bit coding about half the time of speed 8 for the same bytes
+/// (BENCHMARKS.md); 10 trades 10–20% more bytes for little time.
+pub const DEFAULT_AVIF_SPEED: u32 = 9;
 
 /// Encoder settings taken from the job.
 #[derive(Clone, Copy, Debug)]
 pub struct EncodeOptions {
     pub jpeg_quality: u32,
     pub webp_quality: u32,
+    pub avif_quality: u32,
+    pub avif_speed: u32,
     pub interlace: bool,
+    /// Write PNG/GIF with a palette (palette input, gdImageTrueColorToPalette).
+    pub palette: bool,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions {
+            jpeg_quality: 75,
+            webp_quality: 80,
+            avif_quality: DEFAULT_AVIF_QUALITY,
+            avif_speed: DEFAULT_AVIF_SPEED,
+            interlace: false,
+            palette: false,
+        }
+    }
 }
 
 fn enc_err(ty: ImageType, reason: impl std::fmt::Display) -> Error {
@@ -35,9 +69,11 @@ fn dims_u16(ty: ImageType, img: &Bitmap) -> Result<(u16, u16), Error> {
 pub fn encode(ty: ImageType, img: &Bitmap, opt: &EncodeOptions) -> Result<Vec<u8>, Error> {
     match ty {
         ImageType::Jpeg => encode_jpeg(img, opt.jpeg_quality, opt.interlace),
-        ImageType::Png => encode_png(img),
-        ImageType::Gif => encode_gif(img),
+        ImageType::Png if opt.palette => encode_png_palette(img, opt.interlace),
+        ImageType::Png => encode_png_with(img, opt.interlace),
+        ImageType::Gif => encode_gif_with(img, opt.interlace),
         ImageType::Webp => encode_webp(img, opt.webp_quality),
+        ImageType::Avif => encode_avif(img, opt.avif_quality, opt.avif_speed),
     }
 }
 
@@ -70,34 +106,109 @@ pub fn encode_jpeg(img: &Bitmap, quality: u32, progressive: bool) -> Result<Vec<
     c.compress_to_vec(image).map_err(e)
 }
 
-/// image's PNG encoder. Interlaced (Adam7) output is not supported by it, so
-/// `image_filter_interlace` is ignored for PNG.
+/// Truecolour (or grey) PNG, not interlaced (fixtures and tests).
+#[cfg(any(test, feature = "gen"))]
 pub fn encode_png(img: &Bitmap) -> Result<Vec<u8>, Error> {
-    let ty = ImageType::Png;
-    let ct = match img.ch {
-        1 => ExtendedColorType::L8,
-        3 => ExtendedColorType::Rgb8,
-        _ => ExtendedColorType::Rgba8,
+    encode_png_with(img, false)
+}
+
+/// Truecolour (or grey) PNG, Adam7 when `interlace`.
+pub fn encode_png_with(img: &Bitmap, interlace: bool) -> Result<Vec<u8>, Error> {
+    png_write::write(&Pixels::Direct(img), interlace).map_err(|e| enc_err(ImageType::Png, e))
+}
+
+/// Indexed PNG (exact palette when ≤ 256 colours, else NeuQuant), tRNS for alpha.
+pub fn encode_png_palette(img: &Bitmap, interlace: bool) -> Result<Vec<u8>, Error> {
+    let ix = palette::quantize(img, false);
+    png_write::write(&Pixels::Indexed(&ix), interlace).map_err(|e| enc_err(ImageType::Png, e))
+}
+
+/// GIF: palette as [`palette::quantize`] gives it, alpha below 128 becomes
+/// the transparent index.
+#[cfg(any(test, feature = "gen"))]
+pub fn encode_gif(img: &Bitmap) -> Result<Vec<u8>, Error> {
+    encode_gif_with(img, false)
+}
+
+/// GIF; with `interlace` the rows are stored in GIF's four-pass order
+/// (every 8th from 0, every 8th from 4, every 4th from 2, every 2nd from 1)
+/// and the image descriptor's interlace flag set.
+pub fn encode_gif_with(img: &Bitmap, interlace: bool) -> Result<Vec<u8>, Error> {
+    let ty = ImageType::Gif;
+    let (w, h) = dims_u16(ty, img)?;
+    let ix = palette::quantize(img, true);
+    let e = |e: gif::EncodingError| enc_err(ty, e);
+    let plte: Vec<u8> = ix.palette.iter().flat_map(|p| [p[0], p[1], p[2]]).collect();
+    let row = usize::from(w);
+    let buffer = if interlace {
+        let mut v = Vec::with_capacity(ix.indices.len());
+        for y in gif_interlaced_rows(usize::from(h)) {
+            v.extend_from_slice(&ix.indices[y * row..(y + 1) * row]);
+        }
+        v
+    } else {
+        ix.indices.clone()
     };
     let mut out = Vec::new();
-    PngEncoder::new(&mut out)
-        .write_image(&img.data, img.width, img.height, ct)
-        .map_err(|e| enc_err(ty, e))?;
+    {
+        let mut enc = gif::Encoder::new(&mut out, w, h, &[]).map_err(e)?;
+        let frame = gif::Frame {
+            width: w,
+            height: h,
+            palette: Some(plte),
+            transparent: ix.transparent(),
+            interlaced: interlace,
+            buffer: std::borrow::Cow::Owned(buffer),
+            ..gif::Frame::default()
+        };
+        enc.write_frame(&frame).map_err(e)?;
+    }
     Ok(out)
 }
 
-/// image's GIF encoder (NeuQuant to 256 colours); alpha 0 becomes the transparent index.
-pub fn encode_gif(img: &Bitmap) -> Result<Vec<u8>, Error> {
-    let ty = ImageType::Gif;
-    dims_u16(ty, img)?;
-    let rgba = img.to_rgba();
-    let mut out = Vec::new();
-    {
-        let mut enc = GifEncoder::new_with_speed(&mut out, 10);
-        enc.encode(&rgba, img.width, img.height, ExtendedColorType::Rgba8)
-            .map_err(|e| enc_err(ty, e))?;
+/// Row order of an interlaced GIF of `h` rows.
+pub fn gif_interlaced_rows(h: usize) -> impl Iterator<Item = usize> {
+    [(0, 8), (4, 8), (2, 4), (1, 2)]
+        .into_iter()
+        .flat_map(move |(start, step)| (start..h).step_by(step))
+}
+
+/// AVIF via ravif/rav1e on the calling thread (threads = 1, no rayon):
+/// 4:4:4, 8-bit (10-bit took twice the time for the same bytes), alpha kept (encoded lossy at the same quality) and
+/// dropped when every pixel is opaque. `quality` 1..=100, `speed` 1..=10.
+pub fn encode_avif(img: &Bitmap, quality: u32, speed: u32) -> Result<Vec<u8>, Error> {
+    use ravif::{Encoder, Img, RGB8, RGBA8};
+    let ty = ImageType::Avif;
+    if img.width == 0 || img.height == 0 || img.width > 65536 || img.height > 65536 {
+        return Err(enc_err(
+            ty,
+            format!("{}x{} is beyond the format's limit", img.width, img.height),
+        ));
     }
-    Ok(out)
+    let q = quality.clamp(1, 100) as f32;
+    let enc = Encoder::new()
+        .with_quality(q)
+        .with_alpha_quality(q)
+        .with_speed(speed.clamp(1, 10) as u8)
+        .with_num_threads(Some(1))
+        .with_bit_depth(ravif::BitDepth::Eight);
+    let (w, h) = (img.width as usize, img.height as usize);
+    let res = if img.ch == 4 {
+        let px: Vec<RGBA8> = img
+            .data
+            .chunks_exact(4)
+            .map(|p| RGBA8::new(p[0], p[1], p[2], p[3]))
+            .collect();
+        enc.encode_rgba(Img::new(px.as_slice(), w, h))
+    } else {
+        let rgb = img.to_rgb();
+        let px: Vec<RGB8> = rgb
+            .chunks_exact(3)
+            .map(|p| RGB8::new(p[0], p[1], p[2]))
+            .collect();
+        enc.encode_rgb(Img::new(px.as_slice(), w, h))
+    };
+    res.map(|r| r.avif_file).map_err(|e| enc_err(ty, e))
 }
 
 /// Lossy WebP via libwebp, alpha kept.

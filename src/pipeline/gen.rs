@@ -14,6 +14,14 @@ pub enum Kind {
     PngIndexedTrns,
     Gif,
     Webp,
+    /// 64-colour indexed PNG, no transparency (palette parity).
+    PngPalette64,
+    /// JPEG whose EXIF holds a GPS IFD (metadata stripping).
+    JpegGps,
+    /// JPEG tagged with a Display P3 ICC profile (colour conversion).
+    JpegP3,
+    PngP3,
+    WebpP3,
 }
 
 impl Kind {
@@ -26,6 +34,11 @@ impl Kind {
             "png-indexed-trns" => Kind::PngIndexedTrns,
             "gif" => Kind::Gif,
             "webp" => Kind::Webp,
+            "png-palette64" => Kind::PngPalette64,
+            "jpeg-gps" => Kind::JpegGps,
+            "jpeg-p3" => Kind::JpegP3,
+            "png-p3" => Kind::PngP3,
+            "webp-p3" => Kind::WebpP3,
             _ => return None,
         })
     }
@@ -67,7 +80,304 @@ pub fn generate(kind: Kind, w: u32, h: u32) -> Result<Vec<u8>, Error> {
         Kind::Gif => encode::encode_gif(&b),
         Kind::Webp => encode::encode_webp(&b, 90),
         Kind::PngIndexedTrns => Ok(indexed_png(w, h)),
+        Kind::PngPalette64 => Ok(palette_png(w, h)),
+        Kind::JpegGps => Ok(jpeg_with_exif(
+            &encode::encode_jpeg(&b, 90, false)?,
+            &exif_tiff(1, false, true),
+        )),
+        Kind::JpegP3 => generate_p3(Kind::Jpeg, w, h),
+        Kind::PngP3 => generate_p3(Kind::Png, w, h),
+        Kind::WebpP3 => generate_p3(Kind::Webp, w, h),
     }
+}
+
+/// The four quadrant colours of [`quadrants`]: top-left, top-right,
+/// bottom-left, bottom-right of the image as displayed.
+pub const QUADRANTS: [[u8; 3]; 4] = [[230, 20, 20], [20, 200, 20], [20, 20, 230], [240, 240, 240]];
+
+/// A `w`x`h` image of four flat quadrants ([`QUADRANTS`]): each corner of
+/// the displayed image tells which way it was turned.
+pub fn quadrants(w: u32, h: u32) -> Bitmap {
+    let mut data = Vec::with_capacity(w as usize * h as usize * 3);
+    for y in 0..h {
+        for x in 0..w {
+            let q = usize::from(x >= w / 2) + 2 * usize::from(y >= h / 2);
+            data.extend_from_slice(&QUADRANTS[q]);
+        }
+    }
+    Bitmap {
+        width: w,
+        height: h,
+        ch: 3,
+        data,
+    }
+}
+
+/// `jpeg`/`png`/`webp` whose *displayed* image is `w`x`h` [`quadrants`]:
+/// the pixels are stored turned by the inverse of `orientation` and the
+/// EXIF orientation tag says how to turn them back.
+pub fn generate_oriented(kind: Kind, w: u32, h: u32, orientation: u16) -> Result<Vec<u8>, Error> {
+    use super::meta::Orientation;
+    let o = Orientation::new(orientation);
+    let stored = super::transform::orient(quadrants(w, h), o.inverse());
+    let tiff = exif_tiff(orientation, false, false);
+    Ok(match kind {
+        Kind::Jpeg => jpeg_with_exif(&encode::encode_jpeg(&stored, 95, false)?, &tiff),
+        Kind::Png => png_insert_chunk(&encode::encode_png(&stored)?, b"eXIf", &tiff),
+        Kind::Webp => webp_extended(&encode::encode_webp(&stored, 95)?, None, Some(&tiff)),
+        other => {
+            return Err(Error::Encode {
+                ty: super::ImageType::Jpeg,
+                reason: format!("no oriented variant of {other:?}"),
+            })
+        }
+    })
+}
+
+/// A Display P3 ICC profile, written by moxcms.
+pub fn display_p3_icc() -> Vec<u8> {
+    moxcms::ColorProfile::new_display_p3()
+        .encode()
+        .expect("moxcms encodes its own Display P3 profile")
+}
+
+/// The flat colour of the P3 fixtures, in Display P3 values. In sRGB it is
+/// (233, 66, 33): red further out than sRGB's primaries reach.
+pub const P3_COLOUR: [u8; 3] = [215, 80, 50];
+
+/// A flat [`P3_COLOUR`] image tagged with [`display_p3_icc`].
+pub fn generate_p3(kind: Kind, w: u32, h: u32) -> Result<Vec<u8>, Error> {
+    let b = Bitmap {
+        width: w,
+        height: h,
+        ch: 3,
+        data: P3_COLOUR.repeat(w as usize * h as usize),
+    };
+    let icc = display_p3_icc();
+    Ok(match kind {
+        Kind::Png => {
+            let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            std::io::Write::write_all(&mut z, &icc).expect("in-memory write");
+            let mut payload = b"Display P3\0\0".to_vec();
+            payload.extend_from_slice(&z.finish().expect("in-memory write"));
+            png_insert_chunk(&encode::encode_png(&b)?, b"iCCP", &payload)
+        }
+        Kind::Webp => webp_extended(&encode::encode_webp(&b, 95)?, Some(&icc), None),
+        _ => jpeg_with_icc(&encode::encode_jpeg(&b, 95, false)?, &icc),
+    })
+}
+
+/// A TIFF structure for EXIF: IFD0 with the orientation tag, an
+/// ImageDescription, and with `gps` a GPS IFD (N 48°51'29", E 2°17'40",
+/// map datum "IRS-GPS-TEST-DATUM", a string the tests look for).
+pub fn exif_tiff(orientation: u16, big_endian: bool, gps: bool) -> Vec<u8> {
+    let w16 = |v: u16| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let w32 = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let mut t: Vec<u8> = if big_endian {
+        b"MM\0*".to_vec()
+    } else {
+        b"II*\0".to_vec()
+    };
+    t.extend_from_slice(&w32(8));
+    // IFD0 at 8: entries (tag, type, count, value/offset).
+    let desc = b"image_resize_rs test\0";
+    let n0: u16 = if gps { 3 } else { 2 };
+    let ifd0_end = 8 + 2 + 12 * u32::from(n0) + 4;
+    let desc_off = ifd0_end;
+    let gps_off = desc_off + desc.len() as u32 + (desc.len() as u32 & 1);
+    t.extend_from_slice(&w16(n0));
+    // 0x010e ImageDescription ASCII
+    t.extend_from_slice(&w16(0x010e));
+    t.extend_from_slice(&w16(2));
+    t.extend_from_slice(&w32(desc.len() as u32));
+    t.extend_from_slice(&w32(desc_off));
+    // 0x0112 Orientation SHORT 1: value left-justified in the 4 bytes
+    t.extend_from_slice(&w16(0x0112));
+    t.extend_from_slice(&w16(3));
+    t.extend_from_slice(&w32(1));
+    t.extend_from_slice(&w16(orientation));
+    t.extend_from_slice(&[0, 0]);
+    if gps {
+        // 0x8825 GPS IFD pointer LONG
+        t.extend_from_slice(&w16(0x8825));
+        t.extend_from_slice(&w16(4));
+        t.extend_from_slice(&w32(1));
+        t.extend_from_slice(&w32(gps_off));
+    }
+    t.extend_from_slice(&w32(0)); // no IFD1
+    t.extend_from_slice(desc);
+    if desc.len() & 1 == 1 {
+        t.push(0);
+    }
+    if gps {
+        let datum = b"IRS-GPS-TEST-DATUM\0";
+        let n: u16 = 5;
+        let data_off = gps_off + 2 + 12 * u32::from(n) + 4;
+        let lat_off = data_off;
+        let lon_off = lat_off + 24;
+        let datum_off = lon_off + 24;
+        t.extend_from_slice(&w16(n));
+        let mut entry = |tag: u16, ty: u16, count: u32, val: [u8; 4]| {
+            t.extend_from_slice(&w16(tag));
+            t.extend_from_slice(&w16(ty));
+            t.extend_from_slice(&w32(count));
+            t.extend_from_slice(&val);
+        };
+        entry(0x0001, 2, 2, *b"N\0\0\0"); // GPSLatitudeRef
+        entry(0x0002, 5, 3, w32(lat_off)); // GPSLatitude
+        entry(0x0003, 2, 2, *b"E\0\0\0"); // GPSLongitudeRef
+        entry(0x0004, 5, 3, w32(lon_off)); // GPSLongitude
+        entry(0x0012, 2, datum.len() as u32, w32(datum_off)); // GPSMapDatum
+        t.extend_from_slice(&w32(0));
+        for (num, den) in [(48, 1), (51, 1), (29, 1), (2, 1), (17, 1), (40, 1)] {
+            t.extend_from_slice(&w32(num));
+            t.extend_from_slice(&w32(den));
+        }
+        t.extend_from_slice(datum);
+    }
+    t
+}
+
+/// Inserts an APP1 `Exif` segment holding `tiff` right after SOI.
+pub fn jpeg_with_exif(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {
+    let mut payload = b"Exif\0\0".to_vec();
+    payload.extend_from_slice(tiff);
+    jpeg_insert_segments(jpeg, 0xe1, &[payload])
+}
+
+/// Inserts `icc` as APP2 `ICC_PROFILE` segments (split at 65519 bytes).
+pub fn jpeg_with_icc(jpeg: &[u8], icc: &[u8]) -> Vec<u8> {
+    let parts: Vec<&[u8]> = icc.chunks(65519).collect();
+    let n = parts.len() as u8;
+    let segs: Vec<Vec<u8>> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut s = b"ICC_PROFILE\0".to_vec();
+            s.extend_from_slice(&[i as u8 + 1, n]);
+            s.extend_from_slice(p);
+            s
+        })
+        .collect();
+    jpeg_insert_segments(jpeg, 0xe2, &segs)
+}
+
+fn jpeg_insert_segments(jpeg: &[u8], marker: u8, payloads: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = jpeg[..2.min(jpeg.len())].to_vec();
+    for p in payloads {
+        out.extend_from_slice(&[0xff, marker]);
+        out.extend_from_slice(&((p.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(p);
+    }
+    out.extend_from_slice(jpeg.get(2..).unwrap_or(&[]));
+    out
+}
+
+/// Inserts a chunk right after IHDR.
+pub fn png_insert_chunk(png: &[u8], name: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let at = 8 + 25; // signature + IHDR (4 + 4 + 13 + 4)
+    let mut out = png[..at].to_vec();
+    chunk(&mut out, name, data);
+    out.extend_from_slice(&png[at..]);
+    out
+}
+
+/// Rewrites a simple (VP8/VP8L) WebP as an extended one (VP8X) carrying an
+/// ICCP and/or EXIF chunk.
+pub fn webp_extended(simple: &[u8], icc: Option<&[u8]>, exif: Option<&[u8]>) -> Vec<u8> {
+    let hdr = super::read_header(super::ImageType::Webp, simple).expect("a simple WebP");
+    let image = &simple[12..];
+    let riff = |out: &mut Vec<u8>, name: &[u8; 4], data: &[u8]| {
+        out.extend_from_slice(name);
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(data);
+        if data.len() & 1 == 1 {
+            out.push(0);
+        }
+    };
+    let mut flags = 0u8;
+    if icc.is_some() {
+        flags |= 0x20;
+    }
+    if exif.is_some() {
+        flags |= 0x08;
+    }
+    let mut vp8x = vec![flags, 0, 0, 0];
+    vp8x.extend_from_slice(&(hdr.width - 1).to_le_bytes()[..3]);
+    vp8x.extend_from_slice(&(hdr.height - 1).to_le_bytes()[..3]);
+    let mut body = b"WEBP".to_vec();
+    riff(&mut body, b"VP8X", &vp8x);
+    if let Some(icc) = icc {
+        riff(&mut body, b"ICCP", icc);
+    }
+    body.extend_from_slice(image);
+    if let Some(exif) = exif {
+        riff(&mut body, b"EXIF", exif);
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// A two-frame animated GIF.
+pub fn animated_gif(w: u16, h: u16) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let pal = [255u8, 0, 0, 0, 0, 255];
+        let mut enc = gif::Encoder::new(&mut out, w, h, &pal).expect("in-memory GIF");
+        for i in 0..2u8 {
+            let f = gif::Frame {
+                width: w,
+                height: h,
+                delay: 10,
+                buffer: std::borrow::Cow::Owned(vec![i; usize::from(w) * usize::from(h)]),
+                ..gif::Frame::default()
+            };
+            enc.write_frame(&f).expect("in-memory GIF");
+        }
+    }
+    out
+}
+
+/// 8-bit indexed PNG with a 64-colour palette and no transparency: bands and
+/// a checker pattern, the kind of image palette output keeps small.
+pub fn palette_png(w: u32, h: u32) -> Vec<u8> {
+    let mut out = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 3, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    let mut plte = Vec::new();
+    for i in 0..64u32 {
+        plte.extend_from_slice(&[(i * 4) as u8, (255 - i * 3) as u8, ((i * 37) % 256) as u8]);
+    }
+    chunk(&mut out, b"PLTE", &plte);
+    let mut raw = Vec::with_capacity((w as usize + 1) * h as usize);
+    for y in 0..h {
+        raw.push(0);
+        for x in 0..w {
+            let band = (x * 32 / w.max(1)) as u8;
+            let checker = u8::from((x / 8 + y / 8) % 2 == 1);
+            raw.push(band * 2 + checker);
+        }
+    }
+    chunk(&mut out, b"IDAT", &zlib_stored(&raw));
+    chunk(&mut out, b"IEND", &[]);
+    out
 }
 
 /// Inserts APP1 "Exif" segments after SOI totalling more than 5% of the result.

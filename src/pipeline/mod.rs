@@ -6,12 +6,17 @@
 //! no clock or environment, every failure is an [`Error`] value.
 
 mod bitmap;
+mod color;
+pub mod convert;
 mod decode;
 mod encode;
 mod error;
 #[cfg(any(test, feature = "gen"))]
 pub mod gen;
 mod json;
+pub mod meta;
+mod palette;
+mod png_write;
 mod run;
 mod sharpen;
 mod sniff;
@@ -20,21 +25,22 @@ mod transform;
 #[cfg(test)]
 mod tests;
 
+pub use bitmap::Bitmap;
+pub use encode::{encode, EncodeOptions, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED};
 pub use error::Error;
 pub use json::size_json;
 pub use run::{is_cheap, run, Reply, Settings};
 pub use sniff::{read_header, sniff, Header};
 
-use bitmap::Bitmap;
-use encode::EncodeOptions;
-
-/// The four formats image_filter understands.
+/// The four formats image_filter understands, and AVIF — output only:
+/// [`sniff`] never answers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImageType {
     Jpeg,
     Gif,
     Png,
     Webp,
+    Avif,
 }
 
 impl ImageType {
@@ -45,6 +51,7 @@ impl ImageType {
             ImageType::Gif => "image/gif",
             ImageType::Png => "image/png",
             ImageType::Webp => "image/webp",
+            ImageType::Avif => "image/avif",
         }
     }
 
@@ -55,6 +62,7 @@ impl ImageType {
             ImageType::Gif => "gif",
             ImageType::Png => "png",
             ImageType::Webp => "webp",
+            ImageType::Avif => "avif",
         }
     }
 }
@@ -155,18 +163,40 @@ pub fn process_lossless(data: &[u8], job: &Job) -> Result<Outcome, Error> {
 
 fn process_as(data: &[u8], job: &Job, out_ty: Option<ImageType>) -> Result<Outcome, Error> {
     let ty = sniff(data).ok_or_else(|| Error::not_an_image(data))?;
-    transform_image(ty, data, job, out_ty)
+    transform_image(ty, data, job, &convert::OutputSettings::default(), out_ty)
 }
 
-/// The transform step for a body already sniffed as `ty`.
+/// The transform step for a body already sniffed as `ty`: image_filter's
+/// process/resize plus the output format, EXIF auto-orientation and ICC →
+/// sRGB ([`convert::OutputSettings`]). `lossless` overrides the output type
+/// (PNG for the fidelity benchmarks).
+///
+/// Order: limits (on the displayed size) → decode (shrink-on-load target in
+/// stored orientation) → resample → orient → rotate → crop → ICC → sRGB →
+/// sharpen → encode (palette kept for palette input written as PNG/GIF; no
+/// metadata is ever written).
 fn transform_image(
     ty: ImageType,
     data: &[u8],
     job: &Job,
-    out_ty: Option<ImageType>,
+    out: &convert::OutputSettings,
+    lossless: Option<ImageType>,
 ) -> Result<Outcome, Error> {
     let hdr = read_header(ty, data);
     let force = hdr.is_some_and(|h| h.force);
+    let orientation = if out.auto_orient {
+        meta::orientation(ty, data)
+    } else {
+        meta::Orientation::NORMAL
+    };
+    let out_ty = lossless.unwrap_or_else(|| {
+        convert::output_type(out.token, ty, out.negotiated, meta::is_animated(ty, data))
+    });
+    // Sent as is only when image_filter would and nothing else must change.
+    let keep = |w: u32, h: u32| {
+        let (w, h) = orientation.displayed(w, h);
+        orientation.is_normal() && out_ty == ty && as_is(job, w, h, force)
+    };
     if let Some(h) = hdr {
         // image_filter reads only 16 bits of PNG dimensions; the limit uses all 32.
         let (lw, lh) = match (ty, data.get(16..24)) {
@@ -177,17 +207,26 @@ fn transform_image(
             _ => (h.width, h.height),
         };
         check_pixels(lw, lh, job.max_pixels)?;
-        if as_is(job, h.width, h.height, force) {
+        if keep(h.width, h.height) {
             return Ok(Outcome::AsIs);
         }
     }
 
+    // The box applies to the displayed image; the decoder works on the stored one.
+    let plan_for = |sw: u32, sh: u32| {
+        let (dw, dh) = orientation.displayed(sw, sh);
+        transform::plan(job.op, dw, dh, job.max_width, job.max_height, job.angle)
+    };
+    let stored_target = |sw: u32, sh: u32| {
+        let (dw, dh) = orientation.displayed(sw, sh);
+        let (tw, th) = plan_for(sw, sh).pre_rotation(dw, dh);
+        orientation.displayed(tw, th) // 5–8 swap back
+    };
     // The decoder reports its own full size first: limit check and the
     // target size for JPEG shrink-on-load happen before pixel decoding.
     let target = |w: u32, h: u32| -> Result<(u32, u32), Error> {
         check_pixels(w, h, job.max_pixels)?;
-        let p = transform::plan(job.op, w, h, job.max_width, job.max_height, job.angle);
-        Ok(p.pre_rotation(w, h))
+        Ok(stored_target(w, h))
     };
     let dec = match decode::decode(ty, data, job.max_pixels, &target) {
         Ok(d) => d,
@@ -200,7 +239,7 @@ fn transform_image(
         return Err(Error::UnreadableHeader(ty));
     }
     // Second as-is check, on the decoder's dimensions (top of ngx_http_image_resize).
-    if as_is(job, sx, sy, force) {
+    if keep(sx, sy) {
         return Ok(Outcome::AsIs);
     }
 
@@ -211,41 +250,47 @@ fn transform_image(
         img = img.drop_alpha();
     }
 
-    let plan = transform::plan(job.op, sx, sy, job.max_width, job.max_height, job.angle);
-    let (tw, th) = plan.pre_rotation(sx, sy);
+    let plan = plan_for(sx, sy);
+    let (tw, th) = stored_target(sx, sy);
     if (img.width, img.height) != (tw, th) {
         img = transform::resample(img, tw, th).map_err(|reason| Error::Decode { ty, reason })?;
     }
+    img = transform::orient(img, orientation);
     if plan.angle != 0 {
         img = transform::rotate(img, plan.angle);
     }
     if let Some((x, y, w, h)) = plan.crop {
         img = transform::crop(img, x, y, w, h);
     }
+    if let Some(icc) = meta::icc_profile(ty, data) {
+        color::to_srgb(&mut img, &icc);
+    }
     if job.sharpen > 0 {
         sharpen::sharpen(&mut img, job.sharpen);
     }
 
-    let ty = out_ty.unwrap_or(ty);
-    let quality_ok = match ty {
+    let quality_ok = match out_ty {
         ImageType::Jpeg => job.jpeg_quality > 0,
         ImageType::Webp => job.webp_quality > 0,
-        ImageType::Gif | ImageType::Png => true,
+        ImageType::Gif | ImageType::Png | ImageType::Avif => true,
     };
     if !quality_ok {
         return Err(Error::InvalidParameter(format!(
             "invalid {} quality",
-            ty.name()
+            out_ty.name()
         )));
     }
     let opts = EncodeOptions {
         jpeg_quality: job.jpeg_quality.min(100),
         webp_quality: job.webp_quality.min(100),
+        avif_quality: out.avif_quality,
+        avif_speed: out.avif_speed,
         interlace: job.interlace,
+        palette: dec.palette,
     };
-    let bytes = encode::encode(ty, &img, &opts)?;
+    let bytes = encode::encode(out_ty, &img, &opts)?;
     Ok(Outcome::Encoded {
-        ty,
+        ty: out_ty,
         bytes,
         width: img.width,
         height: img.height,

@@ -3,7 +3,9 @@
 //! nginx glue only accumulates, posts this to a thread, and sends the result.
 //! `Send` and pure: it runs on an nginx thread-pool thread.
 
+use super::convert::OutputSettings;
 use super::{json, read_header, sniff, transform_image, Error, ImageType, Job, Operation, Outcome};
+use crate::negotiate::Token;
 use crate::value::{self, Mode, UNLIMITED};
 
 /// One request's settings, as the directives give them: numbers that may come
@@ -24,6 +26,18 @@ pub struct Settings {
     pub interlace: bool,
     /// Refuse `width * height > max_pixels` before decoding any pixel.
     pub max_pixels: u64,
+    /// The request's `$image_resize_rs_format` ([`crate::negotiate::token`]);
+    /// `None` when `image_resize_rs_output`'s variables gave an unusable value.
+    pub format: Option<Token>,
+    /// `format` was negotiated from `Accept` rather than forced by
+    /// `image_resize_rs_output` (GIF, WebP and animated input then keep
+    /// their format).
+    pub negotiated: bool,
+    /// `image_resize_rs_auto_orient`.
+    pub auto_orient: bool,
+    /// `image_resize_rs_avif_quality` (1..=100) and `_speed` (1..=10).
+    pub avif_quality: u32,
+    pub avif_speed: u32,
 }
 
 impl Default for Settings {
@@ -40,6 +54,11 @@ impl Default for Settings {
             transparency: true,
             interlace: false,
             max_pixels: value::DEFAULT_MAX_PIXELS,
+            format: Some(Token::Orig),
+            negotiated: false,
+            auto_orient: true,
+            avif_quality: super::DEFAULT_AVIF_QUALITY,
+            avif_speed: super::DEFAULT_AVIF_SPEED,
         }
     }
 }
@@ -120,7 +139,19 @@ pub fn run(body: &[u8], s: &Settings) -> Result<Reply, Error> {
         interlace: s.interlace,
         max_pixels: s.max_pixels,
     };
-    Ok(match transform_image(ty, body, &job, None)? {
+    let token = s.format.ok_or_else(|| {
+        Error::InvalidParameter(
+            "image_resize_rs_output is not original, jpeg, png, webp or avif".into(),
+        )
+    })?;
+    let out = OutputSettings {
+        token,
+        negotiated: s.negotiated,
+        auto_orient: s.auto_orient,
+        avif_quality: s.avif_quality.clamp(1, 100),
+        avif_speed: s.avif_speed.clamp(1, 10),
+    };
+    Ok(match transform_image(ty, body, &job, &out, None)? {
         Outcome::AsIs => Reply::Original(ty),
         Outcome::Encoded {
             ty,

@@ -115,6 +115,7 @@ pub fn read_header(ty: ImageType, data: &[u8]) -> Option<Header> {
                 _ => return None,
             }
         }
+        ImageType::Avif => return None,
     };
     Some(Header {
         width,
