@@ -356,6 +356,17 @@ w("- libvips: `bench/vips_bench.c`, `vips_thumbnail_buffer(buf, len, &out, 300, 
 w("- Raw logs: `.state/bench/raw/`; outputs: `.state/bench/out/`.")
 w("")
 
+# Keep the section `scripts/bench latency` wrote (bench/latency_report.py).
+BEGIN, END = "<!-- BEGIN scripts/bench latency -->", "<!-- END scripts/bench latency -->"
+try:
+    with open(md_path) as f:
+        old = f.read()
+except FileNotFoundError:
+    old = ""
+if BEGIN in old and END in old:
+    L.append(BEGIN + old.split(BEGIN, 1)[1].split(END, 1)[0] + END)
+    L.append("")
+
 with open(md_path, "w") as f:
     f.write("\n".join(L))
 
