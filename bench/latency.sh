@@ -56,7 +56,11 @@ RESULTS=$L/results.txt
 WRK_PIDS=()
 lat_cleanup() {
     local p
-    for p in "${WRK_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    # (wrk #1 runs in a subshell: its wrk is that subshell's child)
+    for p in "${WRK_PIDS[@]}"; do
+        pkill -TERM -P "$p" 2>/dev/null || true
+        kill "$p" 2>/dev/null || true
+    done
     stop_nginx
 }
 trap lat_cleanup EXIT
@@ -189,9 +193,12 @@ TICK=$(getconf CLK_TCK)
 
 # wrk_lat <out> <wrk args...>
 wrk_lat() {
-    local out=$1; shift
-    wrk -t1 --timeout 60s -s bench/latency.lua "$@" >"$out" 2>&1 \
-        || { cat "$out" >&2; die "wrk failed: $out"; }
+    local out=$1 pid; shift
+    # In the background + wait, so that INT/TERM stop the run at once.
+    wrk -t1 --timeout 60s -s bench/latency.lua "$@" >"$out" 2>&1 &
+    pid=$!; WRK_PIDS+=("$pid")
+    wait "$pid" || { cat "$out" >&2; die "wrk failed: $out"; }
+    unset 'WRK_PIDS[-1]'
     grep -q '^BENCH ' "$out" || { cat "$out" >&2; die "wrk printed no result: $out"; }
 }
 hits() { # hits <out> <seconds>
@@ -302,8 +309,10 @@ lat_run() {
 
 for run in "${LAT_RUNS[@]}"; do
     case "$run" in
+        inline | if) ;;
         pool | default)
             [ "$HAS_POOL" = 1 ] || die "this build has no image_resize_rs_thread_pool (issue 7 not in yet): BENCH_LAT_RUNS='inline if'" ;;
+        *) die "unknown run '$run' in BENCH_LAT_RUNS (inline pool default if)" ;;
     esac
 done
 for round in $(seq "$LAT_ROUNDS"); do
