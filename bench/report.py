@@ -5,6 +5,7 @@ and the gnuplot data file for bench/throughput.png.
     report.py <state dir> <BENCHMARKS.md> <chart.dat>
 """
 import os
+import re
 import statistics
 import sys
 from collections import defaultdict
@@ -356,15 +357,19 @@ w("- libvips: `bench/vips_bench.c`, `vips_thumbnail_buffer(buf, len, &out, 300, 
 w("- Raw logs: `.state/bench/raw/`; outputs: `.state/bench/out/`.")
 w("")
 
-# Keep the section `scripts/bench latency` wrote (bench/latency_report.py).
-BEGIN, END = "<!-- BEGIN scripts/bench latency -->", "<!-- END scripts/bench latency -->"
+# Keep the sections other scripts own, each between its markers:
+# `scripts/bench latency` (<!-- BEGIN scripts/bench latency --> … END) and
+# e.g. bench/s3-keepalive (<!-- s3-keepalive: begin --> … end).
 try:
     with open(md_path) as f:
         old = f.read()
 except FileNotFoundError:
     old = ""
-if BEGIN in old and END in old:
-    L.append(BEGIN + old.split(BEGIN, 1)[1].split(END, 1)[0] + END)
+kept = [m for pattern in (r"<!-- BEGIN (.+?) -->.*?<!-- END \1 -->",
+                          r"<!-- ([^>]+?): begin -->.*?<!-- \1: end -->")
+        for m in re.finditer(pattern, old, re.S)]
+for m in sorted(kept, key=lambda m: m.start()):
+    L.append(m.group(0))
     L.append("")
 
 with open(md_path, "w") as f:
