@@ -30,6 +30,8 @@
 #                            report gives the median of each figure
 #   BENCH_PERF=0             1: perf record the worker during each loaded
 #                            phase (extra overhead: numbers not for the table)
+#   BENCH_POOL_NICE=         experiment: renice the worker's other threads (the
+#                            pool's) by this much, so the event loop wins the CPU
 
 L=$B/lat
 LAT_DURATION=${BENCH_LAT_DURATION:-20}
@@ -40,6 +42,7 @@ LAT_INTERVAL=${BENCH_LAT_INTERVAL_MS:-10}
 POOL_THREADS=${BENCH_POOL_THREADS:-2}
 LAT_ROUNDS=${BENCH_LAT_ROUNDS:-1}
 LAT_PERF=${BENCH_PERF:-0}
+POOL_NICE=${BENCH_POOL_NICE:-}
 read -r -a LAT_RUNS <<<"${BENCH_LAT_RUNS:-inline pool default if}"
 RPORT=$((PORT + 1)) OPORT=$((PORT + 2))
 [ "$LAT_DURATION" -ge 5 ] || die "BENCH_LAT_DURATION must be at least 5 seconds"
@@ -238,6 +241,12 @@ lat_run() {
     start_nginx
     worker0=$WORKER
     sleep 0.5
+    if [ -n "$POOL_NICE" ]; then
+        local tid
+        for tid in $(ls "/proc/$WORKER/task"); do
+            [ "$tid" = "$WORKER" ] || renice -n "$POOL_NICE" -p "$tid" >/dev/null
+        done
+    fi
     local idle_hwm threads0
     idle_hwm=$(vm_kb "$WORKER" VmHWM)
 
@@ -273,6 +282,11 @@ lat_run() {
     t1=$(date +%s.%N) c1=$(cpu_ticks "$WORKER") b1=$(busy_ticks)
     wait || true   # perf, if any
     WRK_PIDS=()
+    if [ -f "$L/raw/$id-perf.data" ]; then
+        perf report -i "$L/raw/$id-perf.data" --no-children --percent-limit 1 \
+            --sort comm,dso,symbol --stdio -g none 2>/dev/null \
+            | grep -v '^#' | grep -v '^$' | head -40 >"$L/raw/$id-perf.txt" || true
+    fi
     check_wrk "$L/raw/$id-misses.txt" miss
     check_wrk "$L/raw/$id-loaded.txt" hit
 
@@ -290,8 +304,8 @@ lat_run() {
     hwm=$(vm_kb "$WORKER" VmHWM)
     threads=$(vm_kb "$WORKER" Threads)
     {
-        printf 'RUN run=%s round=%s idle_hwm_kb=%s hwm_kb=%s threads=%s warns=%s' \
-            "$run" "$round" "$idle_hwm" "$hwm" "$threads" "$warns"
+        printf 'RUN run=%s round=%s idle_hwm_kb=%s hwm_kb=%s threads=%s warns=%s pool_nice=%s' \
+            "$run" "$round" "$idle_hwm" "$hwm" "$threads" "$warns" "${POOL_NICE:-0}"
         printf ' worker_cores=%s machine_busy_cores=%s load1=%s' \
             "$(python3 -c "print(round(($c1 - $c0) / $TICK / ($t1 - $t0), 2))")" \
             "$(python3 -c "print(round(($b1 - $b0) / $TICK / ($t1 - $t0), 2))")" "$load0"
@@ -331,6 +345,7 @@ done
     echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo +changes)"
     echo "has_pool=$HAS_POOL"
     echo "pool_threads=$POOL_THREADS"
+    echo "pool_nice=${POOL_NICE:-0}"
     echo "duration=$LAT_DURATION idle=$LAT_IDLE warmup=$LAT_WARMUP conns=$LAT_CONNS interval_ms=$LAT_INTERVAL rounds=$LAT_ROUNDS"
     echo "photos=${PHOTOS[*]}"
     echo "command=$(env | grep -E '^BENCH_' | sort | tr '\n' ' ')scripts/bench latency"

@@ -143,6 +143,10 @@ w("- nginx restarted before each run (empty cache, fresh worker: `VmHWM` of "
   "worker was replaced or the error log has an alert.")
 w("- wrk #2 is closed-loop: a hit that waits 100 ms delays the next one, so under "
   "inline load the tail is, if anything, understated (coordinated omission).")
+if machine.get("pool_nice", "0") != "0":
+    w(f"- **Experiment:** the worker's threads other than the event loop (the pool's) "
+      f"were reniced by {machine['pool_nice']} (`BENCH_POOL_NICE`), so that the event "
+      "loop wins the CPU when they compete.")
 w("")
 w("| | " + " | ".join(HEAD[r] for r in runs) + " |")
 w("|---|" + "---:|" * len(runs))
