@@ -300,12 +300,13 @@ lat_run() {
     warns=$(grep -c '\[warn\]' "$L/nginx/logs/error.log" || true)
     [ "$warns" = 0 ] || log "run $run: $warns warn line(s) in the error log, e.g. $(grep -m1 '\[warn\]' "$L/nginx/logs/error.log")"
 
-    local hwm threads
+    local hwm threads rss
     hwm=$(vm_kb "$WORKER" VmHWM)
+    rss=$(vm_kb "$WORKER" VmRSS)
     threads=$(vm_kb "$WORKER" Threads)
     {
-        printf 'RUN run=%s round=%s idle_hwm_kb=%s hwm_kb=%s threads=%s warns=%s pool_nice=%s' \
-            "$run" "$round" "$idle_hwm" "$hwm" "$threads" "$warns" "${POOL_NICE:-0}"
+        printf 'RUN run=%s round=%s idle_hwm_kb=%s hwm_kb=%s rss_end_kb=%s threads=%s warns=%s pool_nice=%s' \
+            "$run" "$round" "$idle_hwm" "$hwm" "$rss" "$threads" "$warns" "${POOL_NICE:-0}"
         printf ' worker_cores=%s machine_busy_cores=%s load1=%s' \
             "$(python3 -c "print(round(($c1 - $c0) / $TICK / ($t1 - $t0), 2))")" \
             "$(python3 -c "print(round(($b1 - $b0) / $TICK / ($t1 - $t0), 2))")" "$load0"

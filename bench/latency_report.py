@@ -43,6 +43,10 @@ with open(os.path.join(state, "results.txt")) as f:
         for tok in line.split()[1:]:
             k, _, v = tok.partition("=")
             d[k] = num(v)
+        if isinstance(d.get("worker_cores"), float) and d["worker_cores"] > 0:
+            # What the resizer gets out of the CPU it was given: comparable
+            # across runs whatever share of the machine the worker got.
+            d["rps_per_core"] = d["misses_rps"] / d["worker_cores"]
         rounds[d["run"]].append(d)
 
 ORDER = ["inline", "pool", "default", "if"]
@@ -91,8 +95,10 @@ ROWS = [
     ("resize latency p99 (ms)", "misses_p99_ms", 0, 1.0),
     ("resizes completed", "misses_requests", 0, 1.0),
     ("peak worker RSS, VmHWM (MiB)", "hwm_kb", 1, 1 / 1024),
+    ("worker RSS after the load, VmRSS (MiB)", "rss_end_kb", 1, 1 / 1024),
     ("worker threads", "threads", 0, 1.0),
-    ("worker CPU while loaded (cores)", "worker_cores", 2, 1.0),
+    ("worker CPU while loaded (cores, all its threads)", "worker_cores", 2, 1.0),
+    ("resizes per worker CPU-second", "rps_per_core", 1, 1.0),
     ("whole machine busy while loaded (cores)", "machine_busy_cores", 2, 1.0),
     ("load average (1 min) at the start of the loaded phase", "load1", 2, 1.0),
 ]
@@ -178,9 +184,15 @@ if "pool" in runs and "inline" in runs:
               for p, i in zip(rounds["pool"], rounds["inline"])]
     r = statistics.median(ratios)
     rng = f" ({min(ratios):.2f}x–{max(ratios):.2f}x per round)" if len(ratios) > 1 else ""
+    cores = med("pool", "worker_cores")
+    why = ""
+    if r < 1.7 and cores < 1.7:
+        why = (f" — the worker got only {cores:.2f} cores (other processes kept the "
+               "machine busy), so no pool could reach 1.7x here; compare the resizes "
+               "per worker CPU-second")
     w(f"| {pool_threads}-thread pool: one worker's resize throughput ≥ 1.7x inline "
       f"| {med('pool', 'misses_rps'):.2f} / {med('inline', 'misses_rps'):.2f} req/s = "
-      f"{r:.2f}x{rng} | {verdict(r >= 1.7)} |")
+      f"{r:.2f}x{rng}{why} | {verdict(r >= 1.7)} |")
 if "pool" not in runs:
     w("| loaded cache-hit p99 ≤ 10 ms, pool ≥ 1.7x inline | no pool run "
       "(this build has no `image_resize_rs_thread_pool`) | – |")
