@@ -149,6 +149,12 @@ w("- nginx restarted before each run (empty cache, fresh worker: `VmHWM` of "
   "worker was replaced or the error log has an alert.")
 w("- wrk #2 is closed-loop: a hit that waits 100 ms delays the next one, so under "
   "inline load the tail is, if anything, understated (coordinated omission).")
+w("- Reading the CPU rows: Linux's autogroup scheduling (on here) shares the CPU "
+  "between sessions first, and nginx runs in a session of its own; when N other "
+  "sessions are compiling, the worker gets about 2/(N+1) cores however many threads "
+  "it has. The pool can only beat inline by the cores it is given, so \"worker CPU\" "
+  "says how much of a 2x was possible, and \"resizes per worker CPU-second\" compares "
+  "the runs' efficiency regardless.")
 if machine.get("pool_nice", "0") != "0":
     w(f"- **Experiment:** the worker's threads other than the event loop (the pool's) "
       f"were reniced by {machine['pool_nice']} (`BENCH_POOL_NICE`), so that the event "
