@@ -189,6 +189,7 @@ EOF
 
 # ---------------------------------------------------------------- measuring
 # cpu_ticks <pid>: user+system clock ticks of a process (all its threads).
+# (<pid>/task/<tid>: one thread)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # busy_ticks: clock ticks all CPUs spent not idle since boot.
 busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
@@ -231,7 +232,7 @@ curl_status() {
 
 # lat_run <run> <round>
 lat_run() {
-    local run=$1 round=$2 id="$1.$2" master worker0 t0 t1 c0 c1 b0 b1 wrk1 load0 p
+    local run=$1 round=$2 id="$1.$2" master worker0 t0 t1 c0 c1 b0 b1 e0 e1 wrk1 load0 p
     log "latency: run $run (round $round): nginx restarted, empty cache"
     write_conf "$run"
     rm -rf "$L/nginx/cache"
@@ -269,6 +270,7 @@ lat_run() {
     check_wrk "$L/raw/$id-warmup.txt" miss
     load0=$(cut -d' ' -f1 /proc/loadavg)
     c0=$(cpu_ticks "$WORKER") b0=$(busy_ticks) t0=$(date +%s.%N)
+    e0=$(cpu_ticks "$WORKER/task/$WORKER")
     misses "$L/raw/$id-misses.txt" "$LAT_DURATION" "m$round$run" &
     wrk1=$!; WRK_PIDS+=("$wrk1")
     if [ "$LAT_PERF" = 1 ] && command -v perf >/dev/null 2>&1; then
@@ -280,6 +282,7 @@ lat_run() {
     hits "$L/raw/$id-loaded.txt" "$((LAT_DURATION - 2))"
     wait "$wrk1" || die "wrk #1 failed: $L/raw/$id-misses.txt"
     t1=$(date +%s.%N) c1=$(cpu_ticks "$WORKER") b1=$(busy_ticks)
+    e1=$(cpu_ticks "$WORKER/task/$WORKER")
     wait || true   # perf, if any
     WRK_PIDS=()
     if [ -f "$L/raw/$id-perf.data" ]; then
@@ -307,8 +310,9 @@ lat_run() {
     {
         printf 'RUN run=%s round=%s idle_hwm_kb=%s hwm_kb=%s rss_end_kb=%s threads=%s warns=%s pool_nice=%s' \
             "$run" "$round" "$idle_hwm" "$hwm" "$rss" "$threads" "$warns" "${POOL_NICE:-0}"
-        printf ' worker_cores=%s machine_busy_cores=%s load1=%s' \
+        printf ' worker_cores=%s event_loop_cores=%s machine_busy_cores=%s load1=%s' \
             "$(python3 -c "print(round(($c1 - $c0) / $TICK / ($t1 - $t0), 2))")" \
+            "$(python3 -c "print(round(($e1 - $e0) / $TICK / ($t1 - $t0), 2))")" \
             "$(python3 -c "print(round(($b1 - $b0) / $TICK / ($t1 - $t0), 2))")" "$load0"
         for phase in idle misses loaded; do
             sed -n "s/^BENCH //p" "$L/raw/$id-$phase.txt" | tr ' ' '\n' \
@@ -349,7 +353,7 @@ done
     echo "pool_nice=${POOL_NICE:-0}"
     echo "duration=$LAT_DURATION idle=$LAT_IDLE warmup=$LAT_WARMUP conns=$LAT_CONNS interval_ms=$LAT_INTERVAL rounds=$LAT_ROUNDS"
     echo "photos=${PHOTOS[*]}"
-    echo "command=$(env | grep -E '^BENCH_' | sort | tr '\n' ' ')scripts/bench latency"
+    echo "command=$(env | grep -E '^BENCH_' | grep -v '^BENCH_SKIP_BUILD=' | sort | tr '\n' ' ')scripts/bench latency"
 } >"$L/machine.txt"
 python3 bench/latency_report.py "$L" "$ROOT/BENCHMARKS.md"
 log "latency: BENCHMARKS.md updated (raw logs in $L/raw)"

@@ -98,6 +98,7 @@ ROWS = [
     ("worker RSS after the load, VmRSS (MiB)", "rss_end_kb", 1, 1 / 1024),
     ("worker threads", "threads", 0, 1.0),
     ("worker CPU while loaded (cores, all its threads)", "worker_cores", 2, 1.0),
+    ("  of which the event loop (cores)", "event_loop_cores", 2, 1.0),
     ("resizes per worker CPU-second", "rps_per_core", 1, 1.0),
     ("whole machine busy while loaded (cores)", "machine_busy_cores", 2, 1.0),
     ("load average (1 min) at the start of the loaded phase", "load1", 2, 1.0),
