@@ -81,24 +81,6 @@ mapfile -t PHOTOS < <(cd "$L/www" && ls)
 HIT_URL=/img/300x200/${PHOTOS[0]}?hit
 
 # ---------------------------------------------------------------- nginx.conf
-# Does this build know image_resize_rs_thread_pool? (before issue 7: no)
-cat >"$L/nginx/probe.conf" <<EOF
-load_module $SO;
-pid $L/nginx/probe.pid;
-error_log $L/nginx/logs/probe.log;
-events {}
-http { image_resize_rs_thread_pool off; }
-EOF
-HAS_POOL=0
-if /usr/sbin/nginx -t -q -p "$L/nginx" -c "$L/nginx/probe.conf" -e "$L/nginx/logs/probe.log" 2>"$L/raw/probe.txt"; then
-    HAS_POOL=1
-elif grep -q 'unknown directive "image_resize_rs_thread_pool"' "$L/raw/probe.txt"; then
-    HAS_POOL=0
-else
-    cat "$L/raw/probe.txt" >&2
-    die "nginx -t failed on the probe config (see above)"
-fi
-
 # write_conf <run>
 write_conf() {
     local main_extra="" http_extra="" engine

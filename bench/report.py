@@ -348,7 +348,9 @@ w("- `scripts/bench` installs what it needs (nginx, libnginx-mod-http-image-filt
 w("- One Debian nginx loads both `ngx_http_image_filter_module.so` and "
   "`ngx_http_image_resize_rs_module.so`; `/if/` has `image_filter resize 300 200; "
   "image_filter_jpeg_quality 75; image_filter_interlace on; image_filter_buffer 64m;`, "
-  "`/rs/` the `image_resize_rs` equivalents; both alias the same static root.")
+  "`/rs/` the `image_resize_rs` equivalents (and `image_resize_rs_thread_pool off`: "
+  "one core per engine, like image_filter and libvips; the thread pool is measured by "
+  "`scripts/bench latency`); both alias the same static root.")
 w("- Per (engine, corpus): nginx restarted (fresh worker, so `VmHWM` is per engine), "
   "a discarded warm-up, then `wrk -t1` with `bench/rotate.lua` rotating over the corpus.")
 w("- libvips: `bench/vips_bench.c`, `vips_thumbnail_buffer(buf, len, &out, 300, "
