@@ -5,6 +5,7 @@ and the gnuplot data file for bench/throughput.png.
     report.py <state dir> <BENCHMARKS.md> <chart.dat>
 """
 import os
+import re
 import statistics
 import sys
 from collections import defaultdict
@@ -347,7 +348,9 @@ w("- `scripts/bench` installs what it needs (nginx, libnginx-mod-http-image-filt
 w("- One Debian nginx loads both `ngx_http_image_filter_module.so` and "
   "`ngx_http_image_resize_rs_module.so`; `/if/` has `image_filter resize 300 200; "
   "image_filter_jpeg_quality 75; image_filter_interlace on; image_filter_buffer 64m;`, "
-  "`/rs/` the `image_resize_rs` equivalents; both alias the same static root.")
+  "`/rs/` the `image_resize_rs` equivalents (and `image_resize_rs_thread_pool off`: "
+  "one core per engine, like image_filter and libvips; the thread pool is measured by "
+  "`scripts/bench latency`); both alias the same static root.")
 w("- Per (engine, corpus): nginx restarted (fresh worker, so `VmHWM` is per engine), "
   "a discarded warm-up, then `wrk -t1` with `bench/rotate.lua` rotating over the corpus.")
 w("- libvips: `bench/vips_bench.c`, `vips_thumbnail_buffer(buf, len, &out, 300, "
@@ -356,14 +359,20 @@ w("- libvips: `bench/vips_bench.c`, `vips_thumbnail_buffer(buf, len, &out, 300, 
 w("- Raw logs: `.state/bench/raw/`; outputs: `.state/bench/out/`.")
 w("")
 
-# Sections other scripts own (<!-- name: begin --> ... <!-- name: end -->,
-# e.g. bench/s3-keepalive's) survive a regeneration.
-if os.path.exists(md_path):
-    import re
+# Keep the sections other scripts own, each between its markers:
+# `scripts/bench latency` (<!-- BEGIN scripts/bench latency --> … END) and
+# e.g. bench/s3-keepalive (<!-- s3-keepalive: begin --> … end).
+try:
     with open(md_path) as f:
-        kept = [m.group(0) for m in re.finditer(
-            r"<!-- ([\w-]+): begin -->.*?<!-- \1: end -->\n", f.read(), re.S)]
-    L.extend(kept)
+        old = f.read()
+except FileNotFoundError:
+    old = ""
+kept = [m for pattern in (r"<!-- BEGIN (.+?) -->.*?<!-- END \1 -->",
+                          r"<!-- ([^>]+?): begin -->.*?<!-- \1: end -->")
+        for m in re.finditer(pattern, old, re.S)]
+for m in sorted(kept, key=lambda m: m.start()):
+    L.append(m.group(0))
+    L.append("")
 
 with open(md_path, "w") as f:
     f.write("\n".join(L))
