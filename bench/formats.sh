@@ -97,8 +97,8 @@ out.append("")
 out.append(f"{len(by[next(iter(by))]['jpeg'])} photos (plasma-workspace-wallpapers, 2560x1600 JPEG), "
            f"fitted by the pipeline's own resize; each format encodes the same pixels. "
            f"JPEG q{jq} (libjpeg-turbo 4:2:0), WebP q{wq} (libwebp, lossy), AVIF q{aq} speed {sp} "
-           f"(rav1e, 4:4:4 10-bit, one thread). SSIM on luma against the lossless resize. "
-           f"Encode time: the encoding thread's CPU time, median of 3 in-process runs pinned to one core ({cpu}, {ncpu} cores shared with other jobs).")
+           f"(rav1e, 4:4:4 8-bit, one thread). SSIM on luma against the lossless resize. "
+           f"Encode time: the encoding thread's CPU time, median of 3 in-process runs pinned to one core ({cpu}, {ncpu} cores shared with other jobs; the kernel accounts thread CPU time at scheduler events, so sub-millisecond encodes read as 0).")
 out.append("")
 out.append("| size | format | bytes (mean) | bytes vs JPEG | SSIM (mean) | SSIM − JPEG | encode CPU ms (median) | encode CPU ms (p95) | threads |")
 out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
