@@ -57,7 +57,6 @@ system_nginx_tree() {
         # shellcheck disable=SC1091
         ( cd "$dir" && . ./conf_flags && ./configure "${NGX_CONF_FLAGS[@]}" >configure.log 2>&1 ) \
             || die "configure failed, see $dir/configure.log"
-        echo "$stamp" >"$dir/.irs-stamp"
     fi
     echo "$dir"
 }
