@@ -439,28 +439,7 @@ mod tests {
         mac.finalize().into_bytes().to_vec()
     }
 
-    /// (YYYYMMDD, YYYYMMDDTHHMMSSZ) from Unix seconds (Hinnant's civil_from_days).
-    fn amz_dates(secs: u64) -> (String, String) {
-        let days = (secs / 86_400) as i64;
-        let tod = secs % 86_400;
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
-        let date = format!("{y:04}{m:02}{d:02}");
-        let time = format!(
-            "{date}T{:02}{:02}{:02}Z",
-            tod / 3600,
-            tod / 60 % 60,
-            tod % 60
-        );
-        (date, time)
-    }
+    // The date formatting is shared with the signer: super::amz_dates.
 
     /// Reference Authorization header. `query` must already be canonically
     /// encoded; it is only split and sorted.
