@@ -130,11 +130,24 @@ pub(crate) struct Ctx {
     pub(crate) stats: Stats,
 }
 
+impl Stats {
+    /// `$image_resize_rs_status`: the outcome, `refused:<reason>` if refused.
+    pub fn status(&self) -> String {
+        if self.reason.is_empty() {
+            self.outcome.to_string()
+        } else {
+            format!("{}:{}", self.outcome, self.reason)
+        }
+    }
+}
+
 /// What the filter did with a request (the log variables).
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Stats {
-    /// "resized", "asis", "json", "passed", "head" or "refused:<code>".
+    /// "resized", "asis", "json", "passed", "head" or "refused".
     pub outcome: &'static str,
+    /// Why, when refused (a short code).
+    pub reason: &'static str,
     /// Time in the pipeline, microseconds.
     pub us: u64,
     pub bytes_in: usize,
@@ -319,30 +332,10 @@ fn refuse(ctx: *mut Ctx, code: &'static str, rc: ngx_int_t) -> ngx_int_t {
     // SAFETY: short write to our own state.
     unsafe {
         (*ctx).state = State::Pass;
-        (*ctx).stats.outcome = refused(code);
+        (*ctx).stats.outcome = "refused";
+        (*ctx).stats.reason = code;
     }
     rc
-}
-
-/// `refused:<code>` as a static string.
-fn refused(code: &'static str) -> &'static str {
-    match code {
-        "partial" => "refused:partial",
-        "multipart" => "refused:multipart",
-        "encoded" => "refused:encoded",
-        "too_big" => "refused:too_big",
-        "no_memory" => "refused:no_memory",
-        "not_image" => "refused:not_image",
-        "unreadable" => "refused:unreadable",
-        "too_many_pixels" => "refused:too_many_pixels",
-        "corrupt" => "refused:corrupt",
-        "bad_parameter" => "refused:bad_parameter",
-        "encode" => "refused:encode",
-        "origin" => "refused:origin",
-        "origin_timeout" => "refused:origin_timeout",
-        "panic" => "refused:panic",
-        _ => "refused",
-    }
 }
 
 fn is_image_type(ho: &ngx::ffi::ngx_http_headers_out_t) -> bool {
@@ -711,7 +704,8 @@ fn fail(r: &mut Request, ctx: *mut Ctx, why: Refusal, args: core::fmt::Arguments
     // SAFETY: short write; the body is freed now rather than with the pool.
     unsafe {
         (*ctx).state = State::Pass;
-        (*ctx).stats.outcome = refused(code);
+        (*ctx).stats.outcome = "refused";
+        (*ctx).stats.reason = code;
     }
     set_buffered(rp, false);
     // SAFETY: r is live; nginx sends the error page and finalizes.
@@ -866,7 +860,7 @@ fn add_server_timing(r: *mut ngx_http_request_t, st: &Stats) {
         "irs;dur={}.{:03};desc=\"{}\"",
         st.us / 1000,
         st.us % 1000,
-        st.outcome
+        st.status()
     );
     // SAFETY: a header entry pushed onto the live response list and filled
     // from request-pool memory; every allocation checked.

@@ -47,7 +47,7 @@ fn text(st: &Stats, field: usize) -> Option<String> {
         return None;
     }
     Some(match field {
-        STATUS => st.outcome.to_string(),
+        STATUS => st.status(),
         TIME => format!("{}.{:03}", st.us / 1000, st.us % 1000),
         IN => st.bytes_in.to_string(),
         _ => st.bytes_out.to_string(),
