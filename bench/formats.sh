@@ -7,10 +7,10 @@
 #
 # Per photo and size: the pipeline's own resize written losslessly (PNG) is
 # the reference; each format encodes exactly those pixels (`irs-tool encode`:
-# bytes, encode time = median of 3 in-process runs pinned to one core, as
-# the thread's CPU time (/proc/thread-self/schedstat: other jobs on the
-# shared core do not inflate it), the
-# process's thread count after encoding), is decoded back (AVIF by avifdec)
+# bytes, encode time = one warm-up then the median of 5 in-process runs
+# pinned to one core, as the thread's CPU time (CLOCK_THREAD_CPUTIME_ID:
+# other jobs on the core do not inflate it), the process's thread count
+# after encoding), is decoded back (AVIF by avifdec)
 # and compared with the reference (SSIM on luma, `irs-tool ssim`).
 #
 # Environment:
@@ -97,8 +97,8 @@ out.append("")
 out.append(f"{len(by[next(iter(by))]['jpeg'])} photos (plasma-workspace-wallpapers, 2560x1600 JPEG), "
            f"fitted by the pipeline's own resize; each format encodes the same pixels. "
            f"JPEG q{jq} (libjpeg-turbo 4:2:0), WebP q{wq} (libwebp, lossy), AVIF q{aq} speed {sp} "
-           f"(rav1e, 4:4:4 8-bit, one thread). SSIM on luma against the lossless resize. "
-           f"Encode time: the encoding thread's CPU time, median of 3 in-process runs pinned to one core ({cpu}, {ncpu} cores shared with other jobs; the kernel accounts thread CPU time at scheduler events, so sub-millisecond encodes read as 0).")
+           f"(rav1e, 4:2:0 8-bit, one thread). SSIM on luma against the lossless resize. "
+           f"Encode time: the encoding thread's CPU time (CLOCK_THREAD_CPUTIME_ID), one warm-up then the median of 5 in-process runs pinned to one core ({cpu}, {ncpu} cores).")
 out.append("")
 out.append("| size | format | bytes (mean) | bytes vs JPEG | SSIM (mean) | SSIM − JPEG | encode CPU ms (median) | encode CPU ms (p95) | threads |")
 out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -43,6 +43,13 @@ http {
 
     proxy_cache_path %%TESTDIR%%/cache levels=1 keys_zone=front:1m;
 
+    # README's recipe for fronts that do not load the module.
+    map $http_accept $img_format {
+        default                               orig;
+        "~*image/avif(?!\s*;\s*q=0(\.0*)?\s*(,|$))" avif;
+        "~*image/webp(?!\s*;\s*q=0(\.0*)?\s*(,|$))" webp;
+    }
+
     server {
         listen       127.0.0.1:8080;
         server_name  localhost;
@@ -74,6 +81,10 @@ http {
         location /var/ {
             image_resize_rs_formats avif webp;
             return 200 "$image_resize_rs_format";
+        }
+
+        location /map/ {
+            return 200 "$img_format";
         }
 
         location /orient/ {
@@ -152,7 +163,7 @@ my @accept = (
 	['malformed', 'image/avif;q=2,image/webp', 'jpeg'],
 );
 
-$t->try_run('no image_resize_rs formats')->plan(2 * @accept + 47);
+$t->try_run('no image_resize_rs formats')->plan(3 * @accept + 47);
 
 ###############################################################################
 
@@ -179,6 +190,17 @@ for my $a (@accept) {
 	is(info($r), "$want 150x112", "$who: $want");
 	my $token = $want eq 'jpeg' ? 'orig' : $want;
 	is(response_body(get('/var/x', $accept)), $token, "$who: variable $token");
+}
+
+# The README's map recipe agrees with the module on every header but two it
+# only approximates: a q-value above 1 (the module: malformed, no
+# negotiation) and a lower q on AVIF than on WebP (the map: first match).
+
+my %map_differs = ('malformed' => 'avif', 'webp by q' => 'avif');
+for my $a (@accept) {
+	my ($who, $accept, $want) = @$a;
+	my $token = $map_differs{$who} // ($want eq 'jpeg' ? 'orig' : $want);
+	is(response_body(get('/map/x', $accept)), $token, "$who: map recipe $token");
 }
 
 # Subsets and the preference order.

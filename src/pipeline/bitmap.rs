@@ -51,6 +51,26 @@ impl Bitmap {
         }
     }
 
+    /// RGBA -> RGB composited over white (straight alpha, sRGB values).
+    pub fn flatten_on_white(&self) -> Bitmap {
+        debug_assert_eq!(self.ch, 4);
+        let data = self
+            .data
+            .chunks_exact(4)
+            .flat_map(|p| {
+                let a = p[3] as u32;
+                let mix = |c: u8| ((c as u32 * a + 255 * (255 - a) + 127) / 255) as u8;
+                [mix(p[0]), mix(p[1]), mix(p[2])]
+            })
+            .collect();
+        Bitmap {
+            width: self.width,
+            height: self.height,
+            ch: 3,
+            data,
+        }
+    }
+
     /// Grey or RGBA -> RGB (alpha dropped).
     pub fn to_rgb(&self) -> Vec<u8> {
         match self.ch {

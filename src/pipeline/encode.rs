@@ -8,20 +8,20 @@
 //! | PNG | `png` crate / own Adam7 writer | lossless (palette: quantized) | kept |
 //! | GIF | `gif` crate, palette | quantized | 1 bit |
 //! | WebP | libwebp, VP8 | lossy colour | lossless alpha plane |
-//! | AVIF | rav1e via ravif, 4:4:4, 8 bit | lossy | lossy alpha (same quality) |
+//! | AVIF | rav1e (own wrapper, avif.rs), 4:2:0, 8 bit | lossy | lossy alpha (same quality) |
 
 use super::bitmap::Bitmap;
 use super::palette;
 use super::png_write::{self, Pixels};
 use super::{Error, ImageType};
 
-/// Default `image_resize_rs_avif_quality` (ravif's 1..=100 scale).
-/// 80: the lowest that keeps luma SSIM within ~0.007 of JPEG q80 on the
-/// photo corpus (BENCHMARKS.md, "Output formats").
+/// Default `image_resize_rs_avif_quality` (ravif's 1..=100 scale; 80 is AV1
+/// quantizer 121). On the photo corpus it keeps luma SSIM within 0.005 of
+/// JPEG q80 at 300×200 and 1200×800 at ≤ 60% of its bytes; 75 does not
+/// (BENCHMARKS.md, "Output formats").
 pub const DEFAULT_AVIF_QUALITY: u32 = 80;
-/// Default `image_resize_rs_avif_speed` (rav1e 1 slowest ..= 10 fastest).
-/// 9: with 8-bit coding about half the time of speed 8 for the same bytes
-/// (BENCHMARKS.md); 10 trades 10–20% more bytes for little time.
+/// Default `image_resize_rs_avif_speed` (1 slowest ..= 10 fastest; see
+/// avif.rs for what each does).
 pub const DEFAULT_AVIF_SPEED: u32 = 9;
 
 /// Encoder settings taken from the job.
@@ -84,10 +84,20 @@ pub fn encode_jpeg(img: &Bitmap, quality: u32, progressive: bool) -> Result<Vec<
     use turbojpeg::{Compressor, Image, PixelFormat, Subsamp};
     let ty = ImageType::Jpeg;
     dims_u16(ty, img)?;
+    // JPEG has no alpha: translucent pixels are laid over white (what a
+    // page behind a transparent PNG usually is), not left at whatever colour
+    // the transparent pixels happen to store.
+    let flat;
+    let img = if img.ch == 4 && img.data.chunks_exact(4).any(|p| p[3] != 255) {
+        flat = img.flatten_on_white();
+        &flat
+    } else {
+        img
+    };
     let (format, subsamp) = match img.ch {
         1 => (PixelFormat::GRAY, Subsamp::Gray),
         3 => (PixelFormat::RGB, Subsamp::Sub2x2),
-        _ => (PixelFormat::RGBA, Subsamp::Sub2x2), // alpha ignored
+        _ => (PixelFormat::RGBA, Subsamp::Sub2x2), // opaque: alpha ignored
     };
     let e = |e: turbojpeg::Error| enc_err(ty, e);
     let mut c = Compressor::new().map_err(e)?;
@@ -173,46 +183,35 @@ pub fn gif_interlaced_rows(h: usize) -> impl Iterator<Item = usize> {
         .flat_map(move |(start, step)| (start..h).step_by(step))
 }
 
-/// AVIF via ravif/rav1e on the calling thread (threads = 1, no rayon):
-/// 4:4:4, 8-bit (10-bit took twice the time for the same bytes), alpha kept (encoded lossy at the same quality) and
-/// dropped when every pixel is opaque. `quality` 1..=100, `speed` 1..=10.
+/// AVIF (src/pipeline/avif.rs): rav1e on the calling thread, 4:2:0, 8 bit,
+/// alpha kept (encoded lossy at the same quality) and dropped when every
+/// pixel is opaque. `quality` 1..=100, `speed` 1..=10.
 pub fn encode_avif(img: &Bitmap, quality: u32, speed: u32) -> Result<Vec<u8>, Error> {
-    use ravif::{Encoder, Img, RGB8, RGBA8};
-    let ty = ImageType::Avif;
-    if img.width == 0 || img.height == 0 || img.width > 65536 || img.height > 65536 {
-        return Err(enc_err(
-            ty,
-            format!("{}x{} is beyond the format's limit", img.width, img.height),
-        ));
-    }
-    let q = quality.clamp(1, 100) as f32;
-    let enc = Encoder::new()
-        .with_quality(q)
-        .with_alpha_quality(q)
-        .with_speed(speed.clamp(1, 10) as u8)
-        .with_num_threads(Some(1))
-        .with_bit_depth(ravif::BitDepth::Eight);
-    let (w, h) = (img.width as usize, img.height as usize);
-    let res = if img.ch == 4 {
-        let px: Vec<RGBA8> = img
-            .data
-            .chunks_exact(4)
-            .map(|p| RGBA8::new(p[0], p[1], p[2], p[3]))
-            .collect();
-        enc.encode_rgba(Img::new(px.as_slice(), w, h))
-    } else {
-        let rgb = img.to_rgb();
-        let px: Vec<RGB8> = rgb
-            .chunks_exact(3)
-            .map(|p| RGB8::new(p[0], p[1], p[2]))
-            .collect();
-        enc.encode_rgb(Img::new(px.as_slice(), w, h))
-    };
-    res.map(|r| r.avif_file).map_err(|e| enc_err(ty, e))
+    encode_avif_with(img, &super::avif::AvifParams::new(quality, speed))
 }
+
+pub fn encode_avif_with(img: &Bitmap, p: &super::avif::AvifParams) -> Result<Vec<u8>, Error> {
+    let (w, h) = (img.width as usize, img.height as usize);
+    let res = if img.ch == 3 || img.ch == 4 {
+        super::avif::encode(&img.data, img.ch, w, h, p)
+    } else {
+        super::avif::encode(&img.to_rgb(), 3, w, h, p)
+    };
+    res.map_err(|e| enc_err(ImageType::Avif, e))
+}
+
+/// libwebp's effort (0 fastest ..= 6). 6 rather than libwebp's (and gd's)
+/// default 4: on the photo corpus 4% fewer bytes at the same quality
+/// setting, for about 5 ms more per 300×200 and 30 ms per 1200×800
+/// (BENCHMARKS.md, "Output formats").
+pub const WEBP_METHOD: i32 = 6;
 
 /// Lossy WebP via libwebp, alpha kept.
 pub fn encode_webp(img: &Bitmap, quality: u32) -> Result<Vec<u8>, Error> {
+    encode_webp_with(img, quality, WEBP_METHOD)
+}
+
+pub fn encode_webp_with(img: &Bitmap, quality: u32, method: i32) -> Result<Vec<u8>, Error> {
     let ty = ImageType::Webp;
     if img.width == 0 || img.height == 0 || img.width > 16383 || img.height > 16383 {
         return Err(enc_err(
@@ -232,8 +231,14 @@ pub fn encode_webp(img: &Bitmap, quality: u32) -> Result<Vec<u8>, Error> {
     } else {
         webp::Encoder::from_rgb(&buf, img.width, img.height)
     };
+    let mut config =
+        webp::WebPConfig::new().map_err(|_| enc_err(ty, "libwebp version mismatch"))?;
+    config.lossless = 0;
+    config.alpha_compression = 1;
+    config.quality = q;
+    config.method = method.clamp(0, 6);
     let mem = enc
-        .encode_simple(false, q)
+        .encode_advanced(&config)
         .map_err(|e| enc_err(ty, format!("{e:?}")))?;
     Ok(mem.to_vec())
 }

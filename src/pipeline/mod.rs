@@ -5,6 +5,7 @@
 //! pure-Rust / bundled codecs instead of libgd. Pure: no `ngx`, no `unsafe`,
 //! no clock or environment, every failure is an [`Error`] value.
 
+pub mod avif;
 mod bitmap;
 mod color;
 pub mod convert;
@@ -26,10 +27,13 @@ mod transform;
 mod tests;
 
 pub use bitmap::Bitmap;
-pub use encode::{encode, EncodeOptions, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED};
+pub use encode::{
+    encode, encode_avif_with, encode_webp_with, EncodeOptions, DEFAULT_AVIF_QUALITY,
+    DEFAULT_AVIF_SPEED,
+};
 pub use error::Error;
 pub use json::size_json;
-pub use run::{is_cheap, run, Reply, Settings};
+pub use run::{is_cheap, run, run_staged, Reply, Settings, Stages};
 pub use sniff::{read_header, sniff, Header};
 
 /// The four formats image_filter understands, and AVIF — output only:
@@ -163,7 +167,8 @@ pub fn process_lossless(data: &[u8], job: &Job) -> Result<Outcome, Error> {
 
 fn process_as(data: &[u8], job: &Job, out_ty: Option<ImageType>) -> Result<Outcome, Error> {
     let ty = sniff(data).ok_or_else(|| Error::not_an_image(data))?;
-    transform_image(ty, data, job, &convert::OutputSettings::default(), out_ty)
+    let mut stages = Stages::default();
+    transform_image(ty, data, job, &convert::OutputSettings::default(), out_ty, &mut stages)
 }
 
 /// The transform step for a body already sniffed as `ty`: image_filter's
@@ -181,6 +186,7 @@ fn transform_image(
     job: &Job,
     out: &convert::OutputSettings,
     lossless: Option<ImageType>,
+    stages: &mut Stages,
 ) -> Result<Outcome, Error> {
     let hdr = read_header(ty, data);
     let force = hdr.is_some_and(|h| h.force);
@@ -228,7 +234,10 @@ fn transform_image(
         check_pixels(w, h, job.max_pixels)?;
         Ok(stored_target(w, h))
     };
-    let dec = match decode::decode(ty, data, job.max_pixels, &target) {
+    let clock = std::time::Instant::now();
+    let decoded = decode::decode(ty, data, job.max_pixels, &target);
+    stages.decode_us = clock.elapsed().as_micros() as u64;
+    let dec = match decoded {
         Ok(d) => d,
         // Neither the header shortcut nor the decoder could make sense of it.
         Err(Error::Decode { .. }) if hdr.is_none() => return Err(Error::UnreadableHeader(ty)),
@@ -243,6 +252,8 @@ fn transform_image(
         return Ok(Outcome::AsIs);
     }
 
+    stages.source = orientation.displayed(sx, sy);
+    let clock = std::time::Instant::now();
     let mut img: Bitmap = dec.bitmap;
     if img.ch == 4 && dec.palette && (!job.transparency || !img.has_transparency()) {
         // `transparency off` drops a palette image's transparent colour (the
@@ -268,6 +279,7 @@ fn transform_image(
     if job.sharpen > 0 {
         sharpen::sharpen(&mut img, job.sharpen);
     }
+    stages.resize_us = clock.elapsed().as_micros() as u64;
 
     let quality_ok = match out_ty {
         ImageType::Jpeg => job.jpeg_quality > 0,
@@ -288,7 +300,10 @@ fn transform_image(
         interlace: job.interlace,
         palette: dec.palette,
     };
-    let bytes = encode::encode(out_ty, &img, &opts)?;
+    let clock = std::time::Instant::now();
+    let bytes = encode::encode(out_ty, &img, &opts);
+    stages.encode_us = clock.elapsed().as_micros() as u64;
+    let bytes = bytes?;
     Ok(Outcome::Encoded {
         ty: out_ty,
         bytes,

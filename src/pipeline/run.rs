@@ -4,7 +4,9 @@
 //! `Send` and pure: it runs on an nginx thread-pool thread.
 
 use super::convert::OutputSettings;
-use super::{json, read_header, sniff, transform_image, Error, ImageType, Job, Operation, Outcome};
+use super::{
+    json, meta, read_header, sniff, transform_image, Error, ImageType, Job, Operation, Outcome,
+};
 use crate::negotiate::Token;
 use crate::value::{self, Mode, UNLIMITED};
 
@@ -86,18 +88,49 @@ pub fn is_cheap(mode: Mode) -> bool {
     matches!(mode, Mode::Test | Mode::Size | Mode::Off)
 }
 
+/// Where a request's time went and what it started from, for Server-Timing
+/// and the log variables. Zero where a stage did not run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stages {
+    /// The source image's dimensions as displayed (the box `resize` fits
+    /// into, what `size` reports); (0, 0) when not known.
+    pub source: (u32, u32),
+    /// Decoding, shrink-on-load included, microseconds.
+    pub decode_us: u64,
+    /// Everything between decoding and encoding (resample, orientation,
+    /// rotation, crop, colour conversion, sharpening), microseconds.
+    pub resize_us: u64,
+    /// Encoding, microseconds.
+    pub encode_us: u64,
+}
+
 /// ngx_http_image_body_filter's work after the body is complete.
 pub fn run(body: &[u8], s: &Settings) -> Result<Reply, Error> {
+    run_staged(body, s, &mut Stages::default())
+}
+
+/// [`run`], also reporting the [`Stages`].
+pub fn run_staged(body: &[u8], s: &Settings, stages: &mut Stages) -> Result<Reply, Error> {
     let Some(ty) = sniff(body) else {
         if s.mode == Mode::Size {
             return Ok(Reply::Json(json::size_json(None)));
         }
         return Err(Error::not_an_image(body));
     };
+    // The dimensions as displayed, the box resize and crop fit into (the
+    // decoder's own report replaces the header's when it runs).
+    let displayed = read_header(ty, body).map(|hd| {
+        if s.auto_orient {
+            meta::orientation(ty, body).displayed(hd.width, hd.height)
+        } else {
+            (hd.width, hd.height)
+        }
+    });
+    stages.source = displayed.unwrap_or((0, 0));
     let (op, max_width, max_height) = match s.mode {
         Mode::Off | Mode::Test => return Ok(Reply::Original(ty)),
         Mode::Size => {
-            let info = read_header(ty, body).map(|h| (ty, h.width, h.height));
+            let info = displayed.map(|(w, h)| (ty, w, h));
             return Ok(Reply::Json(json::size_json(info)));
         }
         Mode::Rotate => (Operation::Rotate, UNLIMITED, UNLIMITED),
@@ -151,7 +184,7 @@ pub fn run(body: &[u8], s: &Settings) -> Result<Reply, Error> {
         avif_quality: s.avif_quality.clamp(1, 100),
         avif_speed: s.avif_speed.clamp(1, 10),
     };
-    Ok(match transform_image(ty, body, &job, &out, None)? {
+    Ok(match transform_image(ty, body, &job, &out, None, stages)? {
         Outcome::AsIs => Reply::Original(ty),
         Outcome::Encoded {
             ty,
@@ -198,6 +231,30 @@ mod tests {
                 b"{ \"img\" : { \"width\": 300, \"height\": 200, \"type\": \"jpeg\" } }\r\n"
                     .to_vec()
             )
+        );
+        // `size` reports the displayed box (orientation 6: stored 300x200
+        // shows as 200x300), or the stored one with auto_orient off.
+        let turned = gen::jpeg_with_exif(&jpeg, &gen::exif_tiff(6, false, false));
+        let size = |auto_orient| {
+            let s = Settings {
+                auto_orient,
+                ..settings(Mode::Size, 0, 0)
+            };
+            String::from_utf8(match run(&turned, &s).unwrap() {
+                Reply::Json(j) => j,
+                r => panic!("{r:?}"),
+            })
+            .unwrap()
+        };
+        assert!(
+            size(true).contains("\"width\": 200, \"height\": 300"),
+            "{}",
+            size(true)
+        );
+        assert!(
+            size(false).contains("\"width\": 300, \"height\": 200"),
+            "{}",
+            size(false)
         );
         assert_eq!(
             run(b"plain text, no image", &settings(Mode::Size, 0, 0)).unwrap(),

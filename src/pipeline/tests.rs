@@ -548,3 +548,74 @@ fn progressive_dc_only_decodes_the_same_at_one_eighth() {
     assert!(progressive_dc_only(&src[..src.len() / 2]).is_none());
     assert!(progressive_dc_only(b"not a jpeg").is_none());
 }
+
+#[test]
+fn alpha_to_jpeg_is_laid_over_white() {
+    // Transparent red-stored pixels must come out white, opaque ones red,
+    // half-transparent black pink-grey.
+    let img = Bitmap {
+        width: 16,
+        height: 16,
+        ch: 4,
+        data: (0..256)
+            .flat_map(|i| match i % 3 {
+                0 => [255, 0, 0, 0],
+                1 => [255, 0, 0, 255],
+                _ => [0, 0, 0, 128],
+            })
+            .collect(),
+    };
+    let flat = img.flatten_on_white();
+    assert_eq!(&flat.data[..9], &[255, 255, 255, 255, 0, 0, 127, 127, 127]);
+    // A whole transparent tile through the JPEG encoder decodes as white.
+    let clear = Bitmap {
+        width: 16,
+        height: 16,
+        ch: 4,
+        data: [0u8, 0, 0, 0].repeat(256),
+    };
+    let jpeg = encode(ImageType::Jpeg, &clear, &EncodeOptions::default()).unwrap();
+    let px = decode_any(&jpeg).to_rgb8();
+    assert!(
+        px.pixels().all(|p| p.0.iter().all(|&c| c >= 250)),
+        "{:?}",
+        px.get_pixel(0, 0)
+    );
+}
+
+#[test]
+fn avif_is_420_and_decodes_close() {
+    // The AVIF writer's container says 4:2:0 (av1C chroma_subsampling) and
+    // carries an alpha item only when a pixel is not opaque.
+    let rgb = Bitmap {
+        width: 64,
+        height: 48,
+        ch: 3,
+        data: (0..64 * 48)
+            .flat_map(|i| [(i % 64 * 4) as u8, (i / 64 * 5) as u8, 90])
+            .collect(),
+    };
+    let avif = encode(ImageType::Avif, &rgb, &EncodeOptions::default()).unwrap();
+    assert_eq!(&avif[4..12], b"ftypavif");
+    let av1c = avif
+        .windows(4)
+        .position(|w| w == b"av1C")
+        .expect("av1C box");
+    // av1C: marker/version, profile/level, then tier|high_bitdepth|twelve|mono|ssx|ssy|pos
+    let flags = avif[av1c + 6];
+    assert_eq!(flags & 0x0c, 0x0c, "subsampled x and y");
+    assert_eq!(avif[av1c + 5] >> 5, 0, "main profile");
+    assert!(
+        !avif.windows(4).any(|w| w == b"auxC"),
+        "no alpha item for opaque pixels"
+    );
+    let mut rgba = rgb.to_rgba();
+    rgba[3] = 0;
+    let with_alpha = Bitmap {
+        ch: 4,
+        data: rgba,
+        ..rgb
+    };
+    let avif = encode(ImageType::Avif, &with_alpha, &EncodeOptions::default()).unwrap();
+    assert!(avif.windows(4).any(|w| w == b"auxC"), "alpha item");
+}
