@@ -38,7 +38,8 @@ http {
     %%TEST_GLOBALS_HTTP%%
 
     log_format irs '$uri $image_resize_rs_status $image_resize_rs_in '
-                   '$image_resize_rs_out $image_resize_rs_time';
+                   '$image_resize_rs_out $image_resize_rs_time '
+                   '$image_resize_rs_source';
 
     server {
         listen       127.0.0.1:8080;
@@ -67,17 +68,26 @@ EOF
 
 my $jpg = make_image($t, 'jpeg', 640, 480, 'photo.jpg');
 make_image($t, 'jpeg', 80, 60, 'small.jpg');
+make_image($t, 'jpeg-orient-6', 96, 64, 'o6.jpg');
 $t->write_file('text.txt', 'not an image');
 
-$t->try_run('no image_resize_rs')->plan(8);
+$t->try_run('no image_resize_rs')->plan(11);
 
 ###############################################################################
 
 my $r = http_get('/resize/photo.jpg');
-like(response_header($r, 'Server-Timing') // '',
-	qr/^irs;dur=\d+\.\d{3};desc="resized"$/, 'Server-Timing');
+my $st = response_header($r, 'Server-Timing') // '';
+my $ms = qr/\d+\.\d{3}/;
+like($st, qr/^irs;dur=$ms;desc="resized", irs-decode;dur=$ms, irs-resize;dur=$ms, irs-encode;dur=$ms$/,
+	'Server-Timing stages');
+my ($total, @stages) = $st =~ /dur=(\d+\.\d+)/g;
+ok(@stages == 3 && $stages[0] + $stages[1] + $stages[2] <= $total + 0.003,
+	"stages within the total: $st");
 my $out = length(response_body($r));
-http_get('/resize/small.jpg');
+$r = http_get('/resize/small.jpg');
+like(response_header($r, 'Server-Timing') // '',
+	qr/^irs;dur=\d+\.\d{3};desc="asis"$/, 'as is: no stage ran');
+http_get('/resize/o6.jpg');
 http_get('/resize/text.txt');
 $r = http_get('/size/photo.jpg');
 ok(!defined response_header($r, 'Server-Timing'), 'no Server-Timing when off');
@@ -87,11 +97,14 @@ $t->stop();
 my %log = map { (split / /)[0] => $_ } split /\n/, $t->read_file('irs.log');
 
 like($log{'/resize/photo.jpg'},
-	qr/^\S+ resized ${\ length $jpg} $out \d+\.\d{3}$/, 'resized: in, out, time');
-like($log{'/resize/small.jpg'}, qr/^\S+ asis \d+ \d+ /, 'as is');
-like($log{'/resize/text.txt'}, qr/^\S+ refused:not_image 12 0 /, 'refused');
-like($log{'/size/photo.jpg'}, qr/^\S+ json /, 'size');
-is($log{'/plain/text.txt'}, '/plain/text.txt - - - -', 'not ours: empty');
+	qr/^\S+ resized ${\ length $jpg} $out \d+\.\d{3} 640x480$/,
+	'resized: in, out, time, source');
+like($log{'/resize/small.jpg'}, qr/^\S+ asis \d+ \d+ \S+ 80x60$/, 'as is');
+# stored 64x96 with orientation 6: displayed (and logged) 96x64
+like($log{'/resize/o6.jpg'}, qr/ 96x64$/, 'source as displayed (orientation 6)');
+like($log{'/resize/text.txt'}, qr/^\S+ refused:not_image 12 0 \S+ -$/, 'refused');
+like($log{'/size/photo.jpg'}, qr/^\S+ json .* 640x480$/, 'size');
+is($log{'/plain/text.txt'}, '/plain/text.txt - - - - -', 'not ours: empty');
 is(scalar(error_log_lines($t, qr/\[error\].*image_resize_rs:/)), 1,
 	'one error line (the refusal)');
 

@@ -106,6 +106,7 @@ pub(crate) struct Finished {
     pub body: Vec<u8>,
     pub result: Result<Reply, Failure>,
     pub elapsed_us: u64,
+    pub stages: pipeline::Stages,
 }
 
 /// Why a job gave no reply.
@@ -150,6 +151,8 @@ pub(crate) struct Stats {
     pub reason: &'static str,
     /// Time in the pipeline, microseconds.
     pub us: u64,
+    /// Its stages and the source's displayed dimensions.
+    pub stages: pipeline::Stages,
     pub bytes_in: usize,
     pub bytes_out: usize,
 }
@@ -639,6 +642,7 @@ fn finish(r: &mut Request, ctx: *mut Ctx, done: Finished) -> ngx_int_t {
     // SAFETY: short access to our own state.
     let strict = unsafe {
         (*ctx).stats.us = done.elapsed_us;
+        (*ctx).stats.stages = done.stages;
         (*ctx).stats.bytes_in = done.body.len();
         (*ctx).strict
     };
@@ -854,14 +858,21 @@ fn release(r: &mut Request, ctx: *mut Ctx, mut out: Vec<u8>) -> ngx_int_t {
     }
 }
 
-/// `Server-Timing: irs;dur=<ms>;desc="<outcome>"`.
+/// `Server-Timing: irs;dur=<ms>;desc="<outcome>"`, then the stages that
+/// ran: `irs-decode;dur=<ms>, irs-resize;dur=<ms>, irs-encode;dur=<ms>`.
 fn add_server_timing(r: *mut ngx_http_request_t, st: &Stats) {
-    let value = format!(
-        "irs;dur={}.{:03};desc=\"{}\"",
-        st.us / 1000,
-        st.us % 1000,
-        st.status()
-    );
+    let ms = |us: u64| format!("{}.{:03}", us / 1000, us % 1000);
+    let mut value = format!("irs;dur={};desc=\"{}\"", ms(st.us), st.status());
+    let s = &st.stages;
+    for (name, us) in [
+        ("decode", s.decode_us),
+        ("resize", s.resize_us),
+        ("encode", s.encode_us),
+    ] {
+        if us > 0 {
+            value.push_str(&format!(", irs-{name};dur={}", ms(us)));
+        }
+    }
     // SAFETY: a header entry pushed onto the live response list and filled
     // from request-pool memory; every allocation checked.
     unsafe {

@@ -37,11 +37,12 @@ struct Job {
 /// thread, or inline.
 pub(crate) fn run_job(body: Vec<u8>, settings: &Settings, panic: bool) -> Finished {
     let t = Instant::now();
+    let mut stages = pipeline::Stages::default();
     let result = catch_unwind(AssertUnwindSafe(|| {
         if panic {
             panic!("image_resize_rs fault injection: thread_panic");
         }
-        pipeline::run(&body, settings)
+        pipeline::run_staged(&body, settings, &mut stages)
     }));
     let result = match result {
         Ok(Ok(reply)) => Ok(reply),
@@ -52,6 +53,7 @@ pub(crate) fn run_job(body: Vec<u8>, settings: &Settings, panic: bool) -> Finish
         body,
         result,
         elapsed_us: t.elapsed().as_micros() as u64,
+        stages,
     }
 }
 
@@ -197,6 +199,7 @@ mod imp {
                 body: Vec::new(),
                 result: Err(Failure::Panic),
                 elapsed_us: 0,
+                stages: Default::default(),
             });
             drop(job);
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -1,4 +1,4 @@
-//! `$image_resize_rs_status`, `_time`, `_in`, `_out`: what the filter did
+//! `$image_resize_rs_status`, `_time`, `_in`, `_out`, `_source`: what the filter did
 //! with this request, for `log_format`. Read from the request's own context
 //! (reset by internal redirects, separate for each subrequest) and never
 //! cached, so they cannot go stale.
@@ -18,14 +18,16 @@ const STATUS: usize = 0;
 const TIME: usize = 1;
 const IN: usize = 2;
 const OUT: usize = 3;
+const SOURCE: usize = 4;
 
 /// preconfiguration: declare the variables.
 pub(crate) unsafe fn add_variables(cf: *mut ngx_conf_t) -> ngx_int_t {
-    let vars: [(ngx_str_t, usize); 4] = [
+    let vars: [(ngx_str_t, usize); 5] = [
         (ngx_string!("image_resize_rs_status"), STATUS),
         (ngx_string!("image_resize_rs_time"), TIME),
         (ngx_string!("image_resize_rs_in"), IN),
         (ngx_string!("image_resize_rs_out"), OUT),
+        (ngx_string!("image_resize_rs_source"), SOURCE),
     ];
     for (mut name, field) in vars {
         // SAFETY: cf is the configuration being parsed; name is static.
@@ -50,7 +52,11 @@ fn text(st: &Stats, field: usize) -> Option<String> {
         STATUS => st.status(),
         TIME => format!("{}.{:03}", st.us / 1000, st.us % 1000),
         IN => st.bytes_in.to_string(),
-        _ => st.bytes_out.to_string(),
+        OUT => st.bytes_out.to_string(),
+        _ => match st.stages.source {
+            (0, _) | (_, 0) => return None,
+            (w, h) => format!("{w}x{h}"),
+        },
     })
 }
 

@@ -168,7 +168,14 @@ pub fn process_lossless(data: &[u8], job: &Job) -> Result<Outcome, Error> {
 fn process_as(data: &[u8], job: &Job, out_ty: Option<ImageType>) -> Result<Outcome, Error> {
     let ty = sniff(data).ok_or_else(|| Error::not_an_image(data))?;
     let mut stages = Stages::default();
-    transform_image(ty, data, job, &convert::OutputSettings::default(), out_ty, &mut stages)
+    transform_image(
+        ty,
+        data,
+        job,
+        &convert::OutputSettings::default(),
+        out_ty,
+        &mut stages,
+    )
 }
 
 /// The transform step for a body already sniffed as `ty`: image_filter's

@@ -219,6 +219,40 @@ mod tests {
     }
 
     #[test]
+    fn stages_and_source() {
+        let jpeg =
+            gen::jpeg_with_exif(&img(Kind::Jpeg, 300, 200), &gen::exif_tiff(6, false, false));
+        let mut st = Stages::default();
+        run_staged(&jpeg, &settings(Mode::Resize, 100, 100), &mut st).unwrap();
+        assert_eq!(st.source, (200, 300), "displayed");
+        assert!(st.decode_us > 0 && st.encode_us > 0, "{st:?}");
+        // Fits, but turned: decoded and re-encoded all the same.
+        let mut st = Stages::default();
+        match run_staged(&jpeg, &settings(Mode::Resize, 1000, 1000), &mut st).unwrap() {
+            Reply::Image { width, height, .. } => assert_eq!((width, height), (200, 300)),
+            r => panic!("{r:?}"),
+        }
+        assert!(st.decode_us > 0, "{st:?}");
+        // As is (fits, upright): the source is known, no stage ran.
+        let mut st = Stages::default();
+        let plain = img(Kind::Jpeg, 300, 200);
+        assert_eq!(
+            run_staged(&plain, &settings(Mode::Resize, 1000, 1000), &mut st).unwrap(),
+            Reply::Original(ImageType::Jpeg)
+        );
+        assert_eq!(
+            st,
+            Stages {
+                source: (300, 200),
+                ..Stages::default()
+            }
+        );
+        let mut st = Stages::default();
+        assert!(run_staged(b"not an image", &settings(Mode::Resize, 10, 10), &mut st).is_err());
+        assert_eq!(st, Stages::default());
+    }
+
+    #[test]
     fn every_mode() {
         let jpeg = img(Kind::Jpeg, 300, 200);
         assert_eq!(
