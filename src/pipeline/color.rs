@@ -5,8 +5,18 @@
 //! whose conversion to sRGB is the identity (within one level on a 17³ grid:
 //! sRGB itself, or near copies of it) is not applied at all.
 //! Grey and CMYK profiles are left alone (the pixels pass unconverted).
+//!
+//! Building a transform (and the identity check) costs 2–3 ms, more than
+//! converting a thumbnail; photos repeat a few profiles (most often HP's
+//! "sRGB IEC61966-2.1"), so each worker keeps the last [`CACHE`] verdicts,
+//! keyed by the profile's CRC-32 and length. A forged profile that
+//! collides can only mis-colour its own image.
 
-use moxcms::{ColorProfile, DataColorSpace, Layout, RenderingIntent, TransformOptions};
+use std::sync::{Arc, Mutex};
+
+use moxcms::{
+    ColorProfile, DataColorSpace, Layout, RenderingIntent, Transform8BitExecutor, TransformOptions,
+};
 
 use super::bitmap::Bitmap;
 
@@ -21,30 +31,68 @@ pub enum Conversion {
     Unsupported,
 }
 
-/// Converts `img` from `icc` to sRGB in place.
-pub fn to_srgb(img: &mut Bitmap, icc: &[u8]) -> Conversion {
-    let Ok(src) = ColorProfile::new_from_slice(icc) else {
-        return Conversion::Unsupported;
-    };
-    if src.color_space != DataColorSpace::Rgb || !matches!(img.ch, 3 | 4) {
-        return Conversion::Unsupported;
+/// What a profile does to RGB or RGBA pixels.
+#[derive(Clone)]
+enum Verdict {
+    Identity,
+    Unsupported,
+    Convert(Arc<Transform8BitExecutor>),
+}
+
+/// Profiles remembered per process (the pool's threads share them).
+const CACHE: usize = 32;
+
+type Key = (u32, usize, bool);
+static VERDICTS: Mutex<Vec<(Key, Verdict)>> = Mutex::new(Vec::new());
+
+fn verdict(icc: &[u8], layout: Layout) -> Verdict {
+    let key = (crc32fast::hash(icc), icc.len(), layout == Layout::Rgba);
+    let lock = || VERDICTS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, v)) = lock().iter().find(|(k, _)| *k == key) {
+        return v.clone();
     }
-    let layout = if img.ch == 4 {
-        Layout::Rgba
-    } else {
-        Layout::Rgb
+    let v = build(icc, layout);
+    let mut cache = lock();
+    if cache.len() >= CACHE {
+        cache.remove(0);
+    }
+    cache.push((key, v.clone()));
+    v
+}
+
+fn build(icc: &[u8], layout: Layout) -> Verdict {
+    let Ok(src) = ColorProfile::new_from_slice(icc) else {
+        return Verdict::Unsupported;
     };
+    if src.color_space != DataColorSpace::Rgb {
+        return Verdict::Unsupported;
+    }
     let opts = TransformOptions {
         rendering_intent: RenderingIntent::Perceptual,
         ..TransformOptions::default()
     };
     let dst = ColorProfile::new_srgb();
     let Ok(t) = src.create_transform_8bit(layout, &dst, layout, opts) else {
-        return Conversion::Unsupported;
+        return Verdict::Unsupported;
     };
     if is_identity(&src, &dst, opts) {
-        return Conversion::Identity;
+        return Verdict::Identity;
     }
+    Verdict::Convert(t)
+}
+
+/// Converts `img` from `icc` to sRGB in place.
+pub fn to_srgb(img: &mut Bitmap, icc: &[u8]) -> Conversion {
+    let layout = match img.ch {
+        3 => Layout::Rgb,
+        4 => Layout::Rgba,
+        _ => return Conversion::Unsupported,
+    };
+    let t = match verdict(icc, layout) {
+        Verdict::Identity => return Conversion::Identity,
+        Verdict::Unsupported => return Conversion::Unsupported,
+        Verdict::Convert(t) => t,
+    };
     let mut out = vec![0u8; img.data.len()];
     if t.transform(&img.data, &mut out).is_err() {
         return Conversion::Unsupported;
@@ -112,6 +160,26 @@ mod tests {
         };
         assert_eq!(to_srgb(&mut rgba, &icc), Conversion::Converted);
         assert_eq!((rgba.data[3], rgba.data[7]), (7, 255));
+    }
+
+    #[test]
+    fn cached_verdicts_match_fresh_ones() {
+        // Twice each: the second answer comes from the cache.
+        for _ in 0..2 {
+            let icc = ColorProfile::new_srgb().encode().unwrap();
+            assert_eq!(
+                to_srgb(&mut flat([200, 10, 10]), &icc),
+                Conversion::Identity
+            );
+            let icc = super::super::gen::display_p3_icc();
+            let mut b = flat(super::super::gen::P3_COLOUR);
+            assert_eq!(to_srgb(&mut b, &icc), Conversion::Converted);
+            assert!(b.data[0].abs_diff(233) <= 3, "{:?}", &b.data[..3]);
+            assert_eq!(
+                to_srgb(&mut flat([1, 2, 3]), b"junk"),
+                Conversion::Unsupported
+            );
+        }
     }
 
     #[test]
