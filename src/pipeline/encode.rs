@@ -200,15 +200,27 @@ pub fn encode_avif_with(img: &Bitmap, p: &super::avif::AvifParams) -> Result<Vec
     res.map_err(|e| enc_err(ImageType::Avif, e))
 }
 
-/// libwebp's effort (0 fastest ..= 6). 6 rather than libwebp's (and gd's)
-/// default 4: on the photo corpus 4% fewer bytes at the same quality
-/// setting, for about 5 ms more per 300×200 and 30 ms per 1200×800
-/// (BENCHMARKS.md, "Output formats").
-pub const WEBP_METHOD: i32 = 6;
+/// libwebp's effort (0 fastest ..= 6) for an image of `pixels`: 6 up to
+/// half a megapixel, 5 above (gd and libwebp default to 4). On the photo
+/// corpus, at the same quality setting: 300×200 at method 6 is 4% smaller
+/// than at 4 for ~8 ms more; at 1200×800, 5 keeps most of 6's saving (70%
+/// vs 68% of JPEG's bytes) in two thirds of its time (BENCHMARKS.md,
+/// "How the AVIF and WebP settings were chosen").
+pub fn webp_method(pixels: u64) -> i32 {
+    if pixels <= 500_000 {
+        6
+    } else {
+        5
+    }
+}
 
 /// Lossy WebP via libwebp, alpha kept.
 pub fn encode_webp(img: &Bitmap, quality: u32) -> Result<Vec<u8>, Error> {
-    encode_webp_with(img, quality, WEBP_METHOD)
+    encode_webp_with(
+        img,
+        quality,
+        webp_method(img.width as u64 * img.height as u64),
+    )
 }
 
 pub fn encode_webp_with(img: &Bitmap, quality: u32, method: i32) -> Result<Vec<u8>, Error> {
