@@ -332,9 +332,10 @@ fn cmd_encode(input: &str, fmt: &str, q: &str, speed: &str, out: &str) -> Result
         let (t, c) = (std::time::Instant::now(), thread_cpu_ns());
         bytes = match (ty, &avif_sweep) {
             (ImageType::Avif, Some(p)) => encode_avif_with(&bitmap, p),
-            (ImageType::Webp, _) if webp_method.is_some() => {
-                encode_webp_with(&bitmap, q, webp_method.unwrap_or_default())
-            }
+            (ImageType::Webp, _) => match webp_method {
+                Some(m) => encode_webp_with(&bitmap, q, m),
+                None => encode(ty, &bitmap, &opts),
+            },
             _ => encode(ty, &bitmap, &opts),
         }
         .map_err(|e| e.to_string())?;

@@ -15,6 +15,8 @@
 use avif_serialize::constants::MatrixCoefficients as BoxMatrix;
 use rav1e::prelude::*;
 
+use super::bitmap::Bitmap;
+
 /// Knobs of one AVIF encode. `quality` is the 1..=100 scale of
 /// `image_resize_rs_avif_quality` (ravif's, so the directive kept its
 /// meaning), `speed` rav1e's 1 (slowest) ..= 10.
@@ -188,19 +190,14 @@ fn ycbcr420(px: &[u8], ch: usize, w: usize, h: usize) -> (Vec<u8>, Vec<u8>, Vec<
     (y, cb, cr)
 }
 
-/// AVIF file for `px` (`ch` = 3 RGB or 4 RGBA, row-major, no padding).
-/// Alpha that is opaque everywhere is left out.
-pub fn encode(px: &[u8], ch: usize, w: usize, h: usize, p: &AvifParams) -> Result<Vec<u8>, String> {
-    if w == 0
-        || h == 0
-        || w > 65536
-        || h > 65536
-        || px.len() != w * h * ch
-        || !(3..=4).contains(&ch)
-    {
+/// AVIF file for `img` (RGB or RGBA). Alpha that is opaque everywhere is
+/// left out.
+pub fn encode(img: &Bitmap, p: &AvifParams) -> Result<Vec<u8>, String> {
+    let (w, h, ch) = (img.width as usize, img.height as usize, img.ch);
+    if w == 0 || h == 0 || w > 65536 || h > 65536 || !(3..=4).contains(&ch) {
         return Err(format!("{w}x{h} is beyond the format's limit"));
     }
-    let (y, cb, cr) = ycbcr420(px, ch, w, h);
+    let (y, cb, cr) = ycbcr420(&img.data, ch, w, h);
     let cw = w.div_ceil(2);
     let color = encode_frame(
         w,
@@ -209,8 +206,8 @@ pub fn encode(px: &[u8], ch: usize, w: usize, h: usize, p: &AvifParams) -> Resul
         &[(&y, w), (&cb, cw), (&cr, cw)],
         p,
     )?;
-    let alpha = if ch == 4 && px.chunks_exact(4).any(|p| p[3] != 255) {
-        let a: Vec<u8> = px.chunks_exact(4).map(|p| p[3]).collect();
+    let alpha = if img.has_transparency() {
+        let a: Vec<u8> = img.data.chunks_exact(4).map(|p| p[3]).collect();
         Some(encode_frame(w, h, ChromaSampling::Cs400, &[(&a, w)], p)?)
     } else {
         None

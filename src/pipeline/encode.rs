@@ -88,7 +88,7 @@ pub fn encode_jpeg(img: &Bitmap, quality: u32, progressive: bool) -> Result<Vec<
     // page behind a transparent PNG usually is), not left at whatever colour
     // the transparent pixels happen to store.
     let flat;
-    let img = if img.ch == 4 && img.data.chunks_exact(4).any(|p| p[3] != 255) {
+    let img = if img.has_transparency() {
         flat = img.flatten_on_white();
         &flat
     } else {
@@ -191,11 +191,16 @@ pub fn encode_avif(img: &Bitmap, quality: u32, speed: u32) -> Result<Vec<u8>, Er
 }
 
 pub fn encode_avif_with(img: &Bitmap, p: &super::avif::AvifParams) -> Result<Vec<u8>, Error> {
-    let (w, h) = (img.width as usize, img.height as usize);
     let res = if img.ch == 3 || img.ch == 4 {
-        super::avif::encode(&img.data, img.ch, w, h, p)
+        super::avif::encode(img, p)
     } else {
-        super::avif::encode(&img.to_rgb(), 3, w, h, p)
+        let rgb = Bitmap {
+            width: img.width,
+            height: img.height,
+            ch: 3,
+            data: img.to_rgb(),
+        };
+        super::avif::encode(&rgb, p)
     };
     res.map_err(|e| enc_err(ImageType::Avif, e))
 }

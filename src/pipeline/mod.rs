@@ -202,6 +202,9 @@ fn transform_image(
     } else {
         meta::Orientation::NORMAL
     };
+    if let Some(h) = hdr {
+        stages.source = orientation.displayed(h.width, h.height);
+    }
     let out_ty = lossless.unwrap_or_else(|| {
         convert::output_type(out.token, ty, out.negotiated, meta::is_animated(ty, data))
     });

@@ -117,21 +117,26 @@ pub fn run_staged(body: &[u8], s: &Settings, stages: &mut Stages) -> Result<Repl
         }
         return Err(Error::not_an_image(body));
     };
-    // The dimensions as displayed, the box resize and crop fit into (the
-    // decoder's own report replaces the header's when it runs).
-    let displayed = read_header(ty, body).map(|hd| {
-        if s.auto_orient {
-            meta::orientation(ty, body).displayed(hd.width, hd.height)
-        } else {
-            (hd.width, hd.height)
-        }
-    });
-    stages.source = displayed.unwrap_or((0, 0));
+    // The dimensions as displayed, the box resize and crop fit into, for the
+    // modes that stop here (transform_image reports its own).
+    let displayed = || {
+        read_header(ty, body).map(|hd| {
+            if s.auto_orient {
+                meta::orientation(ty, body).displayed(hd.width, hd.height)
+            } else {
+                (hd.width, hd.height)
+            }
+        })
+    };
     let (op, max_width, max_height) = match s.mode {
-        Mode::Off | Mode::Test => return Ok(Reply::Original(ty)),
+        Mode::Off | Mode::Test => {
+            stages.source = displayed().unwrap_or((0, 0));
+            return Ok(Reply::Original(ty));
+        }
         Mode::Size => {
-            let info = displayed.map(|(w, h)| (ty, w, h));
-            return Ok(Reply::Json(json::size_json(info)));
+            let info = displayed();
+            stages.source = info.unwrap_or((0, 0));
+            return Ok(Reply::Json(json::size_json(info.map(|(w, h)| (ty, w, h)))));
         }
         Mode::Rotate => (Operation::Rotate, UNLIMITED, UNLIMITED),
         Mode::Resize | Mode::Crop => {
