@@ -10,6 +10,7 @@
 //! - `module` (feature `module`): the thin nginx glue; the only place with `unsafe`
 //!   and the only code that touches `ngx`/`nginx-sys`.
 
+pub mod admission;
 pub mod negotiate;
 pub mod pipeline;
 pub mod s3;

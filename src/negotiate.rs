@@ -202,6 +202,30 @@ pub fn etag_for(etag: &[u8], token: Token) -> Vec<u8> {
     }
 }
 
+/// `If-None-Match` against a reply's ETag, as nginx's
+/// `ngx_http_test_if_match(r, h, 1)`: `*`, or any listed entity tag equal
+/// under the weak comparison (the `W/` prefixes ignored).
+pub fn if_none_match(header: &[u8], etag: &[u8]) -> bool {
+    let opaque = |t: &[u8]| -> Vec<u8> {
+        let t = t.strip_prefix(b"W/").unwrap_or(t);
+        t.to_vec()
+    };
+    let ours = opaque(trim(etag));
+    if trim(header) == b"*" {
+        return true;
+    }
+    header
+        .split(|&b| b == b',')
+        .map(trim)
+        .any(|t| !t.is_empty() && opaque(t) == ours)
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(s.len());
+    let end = s.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
 /// The preferred target the client explicitly accepts, `None` when it
 /// accepts none of `formats` or the header is malformed.
 pub fn negotiate(accept: &[u8], formats: &[Target]) -> Option<Target> {
@@ -350,6 +374,19 @@ fn parse_accept(s: &[u8]) -> Option<Vec<Range<'_>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn if_none_match_weak_comparison() {
+        let avif = etag_for(b"\"abc\"", Token::Avif);
+        assert!(if_none_match(&avif, &avif));
+        assert!(if_none_match(b"\"x\", W/\"abc-avif\"", &avif));
+        assert!(if_none_match(b"*", &avif));
+        // the origin's tag, or another format's, is not this reply's
+        assert!(!if_none_match(b"\"abc\"", &avif));
+        assert!(!if_none_match(&etag_for(b"\"abc\"", Token::Webp), &avif));
+        assert!(if_none_match(b"\"abc\"", b"W/\"abc\""));
+        assert!(!if_none_match(b"", b"\"abc\""));
+    }
 
     const BOTH: &[Target] = &[Target::Avif, Target::Webp];
     const WEBP_FIRST: &[Target] = &[Target::Webp, Target::Avif];

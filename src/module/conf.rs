@@ -15,13 +15,14 @@ use ngx::ffi::{
     ngx_command_t, ngx_conf_set_flag_slot, ngx_conf_set_num_slot, ngx_conf_set_size_slot,
     ngx_conf_t, ngx_flag_t, ngx_http_compile_complex_value, ngx_http_compile_complex_value_t,
     ngx_http_complex_value_t, ngx_int_t, ngx_pcalloc, ngx_str_t, ngx_uint_t, NGX_CONF_1MORE,
-    NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CONF_TAKE123, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET,
+    NGX_CONF_ANY, NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CONF_TAKE123, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET,
     NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF, NGX_LOG_EMERG, NGX_OK,
 };
 use ngx::http::Request;
 use ngx::ngx_string;
 
 use super::threads;
+use crate::admission::{self, Limits, Overload};
 use crate::negotiate::{self, Formats, Output, Token};
 use crate::pipeline::{Settings, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED};
 
@@ -93,6 +94,12 @@ pub(crate) struct LocConf {
     pub avif_speed: ngx_int_t,
     /// `image_resize_rs_auto_orient` (nginx's flag slot).
     pub auto_orient: ngx_flag_t,
+    /// `image_resize_rs_jobs` (http level): `Some(None)` is `auto`.
+    pub jobs: Option<Option<usize>>,
+    /// `image_resize_rs_queue` (http level).
+    pub queue: Option<Limits>,
+    /// `image_resize_rs_overload`.
+    pub overload: Option<Overload>,
 }
 
 /// `image_resize_rs_output`'s value.
@@ -161,6 +168,9 @@ impl Default for LocConf {
             avif_quality: NGX_CONF_UNSET as ngx_int_t,
             avif_speed: NGX_CONF_UNSET as ngx_int_t,
             auto_orient: NGX_CONF_UNSET,
+            jobs: None,
+            queue: None,
+            overload: None,
         }
     }
 }
@@ -228,6 +238,15 @@ impl LocConf {
         ) && self.formats.is_some_and(|f| !f.to_vec().is_empty())
     }
 
+    /// The worker's admission limits (the same in every location: the
+    /// directives are http-level).
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            jobs: self.jobs.flatten(),
+            ..self.queue.unwrap_or_default()
+        }
+    }
+
     /// The pool to run the image work on; `None` means inline.
     pub(crate) fn thread_pool(&self) -> Option<threads::Pool> {
         match self.thread_pool {
@@ -282,6 +301,9 @@ impl LocConf {
             return Err("\"image_resize_rs_avif_speed\" must be 1..10".into());
         }
         merge_flag(&mut self.auto_orient, prev.auto_orient, 1);
+        self.jobs = self.jobs.or(prev.jobs);
+        self.queue = self.queue.or(prev.queue);
+        self.overload = self.overload.or(prev.overload);
         self.thread_pool = self.thread_pool.or(prev.thread_pool);
         if self.thread_pool.is_none() && self.mode() != Mode::Off {
             // Nothing said: offload to nginx's implicit "default" pool
@@ -601,6 +623,56 @@ unsafe extern "C" fn cmd_thread_pool(
     }
 }
 
+/// `image_resize_rs_jobs number | auto;`
+unsafe extern "C" fn cmd_jobs(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: a directive handler.
+    unsafe {
+        directive(cf, cmd, conf, |conf, args| {
+            duplicate(&conf.jobs)?;
+            conf.jobs = Some(admission::parse_jobs(args[0].as_bytes()).map_err(boxed)?);
+            Ok(())
+        })
+    }
+}
+
+/// `image_resize_rs_queue [length=N] [size=SIZE] [timeout=TIME];`
+unsafe extern "C" fn cmd_queue(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: a directive handler.
+    unsafe {
+        directive(cf, cmd, conf, |conf, args| {
+            duplicate(&conf.queue)?;
+            let raw: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            conf.queue = Some(admission::parse_queue(&raw).map_err(boxed)?);
+            Ok(())
+        })
+    }
+}
+
+/// `image_resize_rs_overload 503 | original [max_size=SIZE] [max_age=TIME];`
+unsafe extern "C" fn cmd_overload(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: a directive handler.
+    unsafe {
+        directive(cf, cmd, conf, |conf, args| {
+            duplicate(&conf.overload)?;
+            let raw: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            conf.overload = Some(admission::parse_overload(&raw).map_err(boxed)?);
+            Ok(())
+        })
+    }
+}
+
 /// A pool declared (now or later) with nginx's `thread_pool NAME ...;`;
 /// nginx itself reports an undeclared one ("unknown thread pool").
 #[cfg(ngx_feature = "threads")]
@@ -792,7 +864,7 @@ const fn command(
     }
 }
 
-pub(crate) static mut COMMANDS: [ngx_command_t; 22] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 25] = [
     command(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -918,6 +990,24 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 22] = [
         ANY_LEVEL | NGX_CONF_FLAG,
         ngx_conf_set_flag_slot,
         offset_of!(LocConf, auto_orient),
+    ),
+    command(
+        ngx_string!("image_resize_rs_jobs"),
+        NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+        cmd_jobs,
+        0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_queue"),
+        NGX_HTTP_MAIN_CONF | NGX_CONF_ANY,
+        cmd_queue,
+        0,
+    ),
+    command(
+        ngx_string!("image_resize_rs_overload"),
+        ANY_LEVEL | NGX_CONF_1MORE,
+        cmd_overload,
+        0,
     ),
     ngx_command_t::empty(),
 ];

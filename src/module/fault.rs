@@ -1,5 +1,5 @@
 //! Test-only fault injection (feature `fault-injection`): a request header
-//! `X-IRS-Fault: alloc | panic | thread_panic` makes the filter fail on
+//! `X-IRS-Fault: alloc | panic | thread_panic | sleep=MS` makes the filter fail on
 //! purpose, so the suite can prove a worker survives an allocation failure or
 //! a panic and the client gets an error status. Compiled to nothing otherwise.
 
@@ -24,6 +24,23 @@ pub(crate) fn inject(r: &Request, f: Fault) -> bool {
     };
     r.headers_in_iterator()
         .any(|(k, v)| k.as_bytes().eq_ignore_ascii_case(b"x-irs-fault") && v.as_bytes() == want)
+}
+
+/// `X-IRS-Fault: sleep=MS`: the job sleeps that long on the pool thread
+/// before its work (a slow job, to keep others queued).
+#[cfg(feature = "fault-injection")]
+pub(crate) fn sleep_ms(r: &Request) -> u64 {
+    r.headers_in_iterator()
+        .find(|(k, _)| k.as_bytes().eq_ignore_ascii_case(b"x-irs-fault"))
+        .and_then(|(_, v)| v.as_bytes().strip_prefix(b"sleep="))
+        .and_then(crate::value::parse_decimal)
+        .unwrap_or(0)
+}
+
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub(crate) fn sleep_ms(_r: &Request) -> u64 {
+    0
 }
 
 #[cfg(not(feature = "fault-injection"))]

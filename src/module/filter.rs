@@ -20,6 +20,7 @@
 //! re-entered by our own error page.
 
 use core::ptr;
+use std::sync::atomic::AtomicBool;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ngx::ffi::{
@@ -30,15 +31,16 @@ use ngx::ffi::{
     ngx_msec_t, ngx_pcalloc, ngx_pnalloc, ngx_pool_cleanup_add, ngx_read_file, ngx_table_elt_t,
     NGX_AGAIN, NGX_ERROR, NGX_HTTP_BAD_GATEWAY, NGX_HTTP_GATEWAY_TIME_OUT, NGX_HTTP_HEAD,
     NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_NOT_MODIFIED, NGX_HTTP_OK, NGX_HTTP_PARTIAL_CONTENT,
-    NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, NGX_OK,
+    NGX_HTTP_SERVICE_UNAVAILABLE, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, NGX_OK,
 };
 use ngx::http::{HttpModuleLocationConf, Request};
 use ngx::ngx_string;
 
 use super::conf::LocConf;
 use super::fault::{self, Fault};
-use super::log::{request_debug, request_error, request_warn};
-use super::threads::{self, Posted};
+use super::log::{request_debug, request_error};
+use super::threads::{self, Failure, Finished, ThreadFaults};
+use crate::admission::{Overload, Shed};
 use super::Module;
 use crate::negotiate::{self, Token};
 use crate::pipeline::{self, Reply, Settings};
@@ -100,21 +102,6 @@ pub(crate) enum State {
     Pass,
 }
 
-/// What [`pipeline::run`] made of a body, plus the body (the original is
-/// what "as is" sends).
-pub(crate) struct Finished {
-    pub body: Vec<u8>,
-    pub result: Result<Reply, Failure>,
-    pub elapsed_us: u64,
-    pub stages: pipeline::Stages,
-}
-
-/// Why a job gave no reply.
-pub(crate) enum Failure {
-    Pipeline(pipeline::Error),
-    Panic,
-}
-
 /// Per-request state, in the request pool (dropped by a pool cleanup).
 pub(crate) struct Ctx {
     state: State,
@@ -129,6 +116,10 @@ pub(crate) struct Ctx {
     strict: bool,
     /// What happened, for `$image_resize_rs_*` and Server-Timing.
     pub(crate) stats: Stats,
+    /// This request's place in the worker's job scheduling.
+    slot: threads::Slot,
+    /// Refused for overload: the error page gets `Retry-After`.
+    shed: bool,
 }
 
 impl Stats {
@@ -202,12 +193,22 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
     let ho = unsafe { &mut (*rp).headers_out };
 
     if ho.status == NGX_HTTP_NOT_MODIFIED as usize {
+        // The origin's own 304 (a client's validators reached it): the
+        // representation is still this request's format.
+        if Module::location_conf(r).is_some_and(|c| c.mode() != Mode::Off) {
+            vary_by_format(r);
+        }
         return next_header(r);
     }
 
-    if !get_ctx(r).is_null() {
+    let ctx = get_ctx(r);
+    if !ctx.is_null() {
         // Our own error page after ngx_http_filter_finalize_request: let it
         // through (the Ctx stays, in Pass, for the log variables).
+        // SAFETY: a short read of our own state.
+        if unsafe { (*ctx).shed } && ho.status == NGX_HTTP_SERVICE_UNAVAILABLE as usize {
+            push_header(rp, "Retry-After", "1".into());
+        }
         return next_header(r);
     }
 
@@ -268,13 +269,13 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
                  processed (do not forward Range: proxy_set_header Range \"\")"
             ),
         );
-        return refuse(ctx, "partial", NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t);
+        return refuse(r, ctx, "partial", NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t);
     }
 
     let ct = ho.content_type.as_bytes();
     if ct.len() >= 25 && ct[..25].eq_ignore_ascii_case(b"multipart/x-mixed-replace") {
         request_error(rp, format_args!("multipart/x-mixed-replace response"));
-        return refuse(ctx, "multipart", NGX_ERROR as ngx_int_t);
+        return refuse(r, ctx, "multipart", NGX_ERROR as ngx_int_t);
     }
 
     if has_encoding(ho) {
@@ -287,7 +288,7 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
                 String::from_utf8_lossy(v)
             ),
         );
-        return refuse(ctx, "encoded", NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t);
+        return refuse(r, ctx, "encoded", NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t);
     }
 
     let len = ho.content_length_n;
@@ -299,7 +300,7 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
                 len, conf.buffer_size
             ),
         );
-        return refuse(ctx, "too_big", NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t);
+        return refuse(r, ctx, "too_big", NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t);
     }
     if len > 0 {
         // SAFETY: ctx was just stored; this borrow ends before any call out.
@@ -310,11 +311,35 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
         if !reserved {
             request_error(rp, format_args!("cannot allocate {len} bytes for the body"));
             return refuse(
+                r,
                 ctx,
                 "no_memory",
                 NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t,
             );
         }
+    }
+
+    if conf.thread_pool().is_some() && !pipeline::is_cheap(conf.mode()) {
+        // SAFETY: ctx was just stored; this borrow ends before any call out.
+        let slot = unsafe { &mut (*ctx).slot };
+        if let Err(why) = threads::hold(slot, len.max(0) as usize, &conf.limits()) {
+            request_error(rp, format_args!("{}: 503", why.describe()));
+            // SAFETY: short write to our own state.
+            unsafe { (*ctx).shed = true };
+            return refuse(r, ctx, why.code(), NGX_HTTP_SERVICE_UNAVAILABLE as ngx_int_t);
+        }
+    }
+
+    // The format's own conditional check (nginx's not-modified filter,
+    // which runs before this one, compares the origin's ETag and is off
+    // here: see precontent()).
+    if conf.negotiates() && not_modified(r) {
+        // SAFETY: short write to our own state.
+        unsafe {
+            (*ctx).state = State::Pass;
+            (*ctx).stats.outcome = "not_modified";
+        }
+        return send_not_modified(r);
     }
 
     // SAFETY: a non-null refresh points at a live header entry.
@@ -330,13 +355,16 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
     NGX_OK as ngx_int_t
 }
 
-/// A refusal from the header filter: the error page that follows passes.
-fn refuse(ctx: *mut Ctx, code: &'static str, rc: ngx_int_t) -> ngx_int_t {
-    // SAFETY: short write to our own state.
+/// A refusal from the header filter: the origin's headers are dropped (as
+/// `ngx_http_filter_finalize_request` does for the body filter's refusals),
+/// and the error page that follows passes.
+fn refuse(r: &mut Request, ctx: *mut Ctx, code: &'static str, rc: ngx_int_t) -> ngx_int_t {
+    // SAFETY: short write to our own state; the headers are not sent yet.
     unsafe {
         (*ctx).state = State::Pass;
         (*ctx).stats.outcome = "refused";
         (*ctx).stats.reason = code;
+        ngx_http_clean_header(raw(r));
     }
     rc
 }
@@ -385,6 +413,8 @@ fn new_ctx(r: &mut Request, conf: &LocConf, strict: bool) -> Option<*mut Ctx> {
                 limit: conf.buffer_size,
                 strict,
                 stats: Stats::default(),
+                slot: threads::Slot::default(),
+                shed: false,
             },
         );
         (*cln).handler = Some(drop_ctx);
@@ -566,7 +596,10 @@ fn start(r: &mut Request, ctx: *mut Ctx) -> ngx_int_t {
         );
     };
     let settings = conf.settings(r);
-    let thread_panic = fault::inject(r, Fault::ThreadPanic);
+    let faults = ThreadFaults {
+        panic: fault::inject(r, Fault::ThreadPanic),
+        sleep_ms: fault::sleep_ms(r),
+    };
     // SAFETY: short borrow; nothing else references the Ctx now.
     let body = unsafe {
         (*ctx).settings = settings;
@@ -587,25 +620,69 @@ fn start(r: &mut Request, ctx: *mut Ctx) -> ngx_int_t {
     } else {
         match conf.thread_pool() {
             None => body,
-            Some(pool) => match threads::post(r, pool, body, settings, thread_panic) {
-                Posted::Yes => {
-                    set_buffered(rp, true);
-                    return NGX_AGAIN as ngx_int_t;
-                }
-                Posted::No(body) => {
-                    request_warn(
-                        rp,
-                        format_args!("thread pool queue is full: processing inline"),
-                    );
-                    body
-                }
-            },
+            Some(pool) => {
+                // SAFETY: the slot lives in our Ctx; threads keeps it only
+                // while the request is blocked.
+                let slot = unsafe { ptr::addr_of_mut!((*ctx).slot) };
+                let limits = conf.limits();
+                return match threads::post(r, slot, pool, &limits, body, settings, faults) {
+                    Ok(()) => {
+                        set_buffered(rp, true);
+                        NGX_AGAIN as ngx_int_t
+                    }
+                    Err((body, why)) => overloaded(r, ctx, conf.overload, body, why),
+                };
+            }
         }
     };
-    let done = threads::run_job(body, &settings, thread_panic);
+    let done = threads::run_job(body, &settings, faults, &AtomicBool::new(false));
     // SAFETY: short write; the state was Running.
     unsafe { (*ctx).state = State::Pass };
     finish(r, ctx, done)
+}
+
+/// No job for this request now (queue full, waited too long, ...): one
+/// log line, then 503 with `Retry-After`, or the original bytes if the
+/// location says so and they are small enough. Never processed inline.
+fn overloaded(
+    r: &mut Request,
+    ctx: *mut Ctx,
+    overload: Option<Overload>,
+    body: Vec<u8>,
+    why: Shed,
+) -> ngx_int_t {
+    let rp = raw(r);
+    // SAFETY: short write to our own state.
+    unsafe { (*ctx).state = State::Pass };
+    if let Some(Overload::Original { max_size, max_age }) = overload {
+        if body.len() <= max_size && pipeline::sniff(&body).is_some() {
+            request_error(
+                rp,
+                format_args!("{}: sending the original, max-age={max_age}", why.describe()),
+            );
+            // SAFETY: short write to our own state; the headers are held.
+            unsafe {
+                (*ctx).stats.outcome = "shed";
+                (*ctx).stats.reason = why.code();
+                let ho = &mut (*rp).headers_out;
+                hide_header(&mut ho.headers, b"cache-control");
+                hide_header(&mut ho.headers, b"expires");
+                ho.expires = ptr::null_mut();
+                ho.cache_control.nelts = 0;
+            }
+            push_header(rp, "Cache-Control", format!("max-age={max_age}"));
+            return release(r, ctx, body);
+        }
+    }
+    drop(body);
+    // SAFETY: short write to our own state.
+    unsafe { (*ctx).shed = true };
+    fail(
+        r,
+        ctx,
+        Refusal::Overloaded(why.code()),
+        format_args!("{}: 503", why.describe()),
+    )
 }
 
 /// Called on the event loop by [`threads`] when the job is back: store the
@@ -634,6 +711,8 @@ enum Refusal {
     OriginTimeout,
     /// Our bug or an allocation failure: 500.
     Internal(&'static str),
+    /// No job for it now: 503.
+    Overloaded(&'static str),
 }
 
 /// Turns the job's outcome into the response.
@@ -664,6 +743,10 @@ fn finish(r: &mut Request, ctx: *mut Ctx, done: Finished) -> ngx_int_t {
                 );
             }
             send(r, ctx, reply, done.body)
+        }
+        Err(Failure::Shed(why)) => {
+            let overload = Module::location_conf(r).and_then(|c| c.overload);
+            overloaded(r, ctx, overload, done.body, why)
         }
         Err(Failure::Pipeline(e)) if !strict => {
             // Not an image we can work on, with a non-200 status: as it came.
@@ -701,8 +784,9 @@ fn fail(r: &mut Request, ctx: *mut Ctx, why: Refusal, args: core::fmt::Arguments
             (NGX_HTTP_GATEWAY_TIME_OUT, "origin_timeout")
         }
         Refusal::Internal(code) => (NGX_HTTP_INTERNAL_SERVER_ERROR, code),
+        Refusal::Overloaded(code) => (NGX_HTTP_SERVICE_UNAVAILABLE, code),
     };
-    if matches!(why, Refusal::Image(_) | Refusal::Internal(_)) {
+    if !matches!(why, Refusal::Origin | Refusal::OriginTimeout) {
         request_error(rp, args);
     }
     // SAFETY: short write; the body is freed now rather than with the pool.
@@ -946,6 +1030,7 @@ fn send_head(r: &mut Request, ctx: *mut Ctx) -> ngx_int_t {
         (*ctx).state = State::Pass;
         (*ctx).stats.outcome = "head";
     }
+    vary_by_format(r);
     next_header(r)
 }
 
@@ -958,5 +1043,107 @@ pub(crate) fn is_http2(r: *mut ngx_http_request_t) -> bool {
     {
         let _ = r;
         false
+    }
+}
+
+/// Appends a response header (value copied into the request pool).
+fn push_header(r: *mut ngx_http_request_t, key: &'static str, value: String) {
+    // SAFETY: a header entry pushed onto the live response list and filled
+    // from request-pool memory; every allocation checked.
+    unsafe {
+        let h = ngx_list_push(&mut (*r).headers_out.headers) as *mut ngx_table_elt_t;
+        let v = ngx_pnalloc((*r).pool, value.len()) as *mut u8;
+        if h.is_null() || v.is_null() {
+            return;
+        }
+        ptr::copy_nonoverlapping(value.as_ptr(), v, value.len());
+        ptr::write_bytes(h, 0, 1);
+        (*h).hash = 1;
+        (*h).key.len = key.len();
+        (*h).key.data = key.as_ptr() as *mut u8;
+        (*h).value.len = value.len();
+        (*h).value.data = v;
+    }
+}
+
+/// `ngx_http_not_modified_header_filter` for this request's format: the
+/// client's validators against the ETag this reply will carry (the
+/// origin's, weak, with the format in it) and its Last-Modified.
+fn not_modified(r: &mut Request) -> bool {
+    let Some(conf) = Module::location_conf(r) else {
+        return false;
+    };
+    let find = |name: &[u8]| {
+        r.headers_in_iterator()
+            .find(|(k, _)| k.as_bytes().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_bytes().to_vec())
+    };
+    let inm = find(b"if-none-match");
+    let ims = find(b"if-modified-since");
+    if inm.is_none() && ims.is_none() {
+        return false;
+    }
+    let rp = raw(r);
+    // SAFETY: reading the held response headers of a live request.
+    let (etag, last_modified) = unsafe {
+        let ho = &(*rp).headers_out;
+        let etag = ho
+            .etag
+            .as_ref()
+            .filter(|e| e.hash != 0)
+            .map(|e| e.value.as_bytes().to_vec());
+        (etag, ho.last_modified_time)
+    };
+    if let Some(inm) = inm {
+        // If-None-Match decides alone when present (RFC 9110 13.2.2).
+        let Some(etag) = etag else { return false };
+        let ours = match conf.format_token(r) {
+            Some(t) if t != Token::Orig => negotiate::etag_for(&etag, t),
+            _ => etag,
+        };
+        return negotiate::if_none_match(&inm, &ours);
+    }
+    // nginx's default `if_modified_since exact`.
+    let Some(ims) = ims else { return false };
+    // SAFETY: a parser over a local buffer.
+    let t = unsafe { ngx::ffi::ngx_parse_http_time(ims.as_ptr() as *mut u8, ims.len()) };
+    last_modified != -1 && t != -1 && t == last_modified
+}
+
+/// A 304 for a negotiated format, with its `Vary` and ETag.
+fn send_not_modified(r: &mut Request) -> ngx_int_t {
+    let rp = raw(r);
+    // SAFETY: r is live; header fields are ours to rewrite until sent
+    // (what ngx_http_not_modified_header_filter does).
+    unsafe {
+        let ho = &mut (*rp).headers_out;
+        ho.status = NGX_HTTP_NOT_MODIFIED as usize;
+        ho.status_line.len = 0;
+        ho.content_type.len = 0;
+        ho.content_length_n = -1;
+        if let Some(h) = ho.content_length.as_mut() {
+            h.hash = 0;
+        }
+        ho.content_length = ptr::null_mut();
+        hide_header(&mut ho.headers, b"accept-ranges");
+        if let Some(h) = ho.content_encoding.as_mut() {
+            h.hash = 0;
+        }
+        ho.content_encoding = ptr::null_mut();
+        ngx_http_weak_etag(rp);
+    }
+    vary_by_format(r);
+    next_header(r)
+}
+
+/// Precontent phase: nginx's not-modified filter would compare the
+/// client's validators with the origin's ETag, which is not the ETag of a
+/// negotiated format; [`not_modified`] does it instead.
+pub(crate) fn precontent(r: &mut Request) {
+    if let Some(conf) = Module::location_conf(r) {
+        if conf.mode() != Mode::Off && conf.negotiates() {
+            // SAFETY: a bitfield of a live request.
+            unsafe { (*raw(r)).set_disable_not_modified(1) };
+        }
     }
 }

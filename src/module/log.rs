@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use ngx::ffi::{ngx_http_request_t, NGX_LOG_ERR, NGX_LOG_WARN};
+use ngx::ffi::{ngx_http_request_t, NGX_LOG_ERR};
 
 /// One error-log line for a request, with nginx's usual client/request suffix.
 pub(crate) fn request_error(r: *mut ngx_http_request_t, args: fmt::Arguments<'_>) {
@@ -17,11 +17,4 @@ pub(crate) fn request_debug(r: *mut ngx_http_request_t, args: fmt::Arguments<'_>
     // SAFETY: as above.
     let log = unsafe { (*(*r).connection).log };
     ngx::ngx_log_debug!(mask: ngx::log::DebugMask::Http, log, "image_resize_rs: {}", args);
-}
-
-/// One warn-level line for a request.
-pub(crate) fn request_warn(r: *mut ngx_http_request_t, args: fmt::Arguments<'_>) {
-    // SAFETY: as above.
-    let log = unsafe { (*(*r).connection).log };
-    ngx::ngx_log_error!(NGX_LOG_WARN, log, "image_resize_rs: {}", args);
 }

@@ -48,10 +48,41 @@ impl HttpModule for Module {
         unsafe { formatvar::add_variable(cf) }
     }
 
-    unsafe extern "C" fn postconfiguration(_cf: *mut ngx_conf_t) -> ngx_int_t {
+    unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
         filter::install();
-        Status::NGX_OK.into()
+        // SAFETY: nginx calls this with the parsed configuration.
+        unsafe { add_precontent_handler(cf) }
     }
+}
+
+/// Registers [`precontent_handler`] in the precontent phase.
+///
+/// SAFETY: cf is the configuration nginx is finishing.
+unsafe fn add_precontent_handler(cf: *mut ngx_conf_t) -> ngx_int_t {
+    use ngx::ffi::{
+        ngx_array_push, ngx_http_handler_pt,
+        ngx_http_phases_NGX_HTTP_PRECONTENT_PHASE as NGX_HTTP_PRECONTENT_PHASE,
+    };
+    use ngx::http::{HttpModuleMainConf, NgxHttpCoreModule};
+    // SAFETY: the core main conf exists while http{} is being finished.
+    let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(unsafe { &*cf }) else {
+        return Status::NGX_ERROR.into();
+    };
+    let phase = &mut cmcf.phases[NGX_HTTP_PRECONTENT_PHASE as usize];
+    // SAFETY: the phase's handler array, pushed as C modules do.
+    let h = unsafe { ngx_array_push(&mut phase.handlers) } as *mut ngx_http_handler_pt;
+    if h.is_null() {
+        return Status::NGX_ERROR.into();
+    }
+    // SAFETY: h is a fresh slot of the array.
+    unsafe { *h = Some(precontent_handler) };
+    Status::NGX_OK.into()
+}
+
+unsafe extern "C" fn precontent_handler(r: *mut ngx::ffi::ngx_http_request_t) -> ngx_int_t {
+    let run = || filter::precontent(unsafe { ngx::http::Request::from_ngx_http_request(r) });
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
+    ngx::ffi::NGX_DECLINED as ngx_int_t
 }
 
 // SAFETY: LocConf is the type create_loc_conf allocates for this module.

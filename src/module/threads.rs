@@ -4,45 +4,91 @@
 //! post a task, keep `r->main->blocked` and `r->aio` raised while it runs, and
 //! resume the request from a completion handler on the event loop.
 //!
+//! In front of the pool sits the worker's admission control
+//! ([`crate::admission`]): at most `image_resize_rs_jobs` tasks are posted at
+//! once; the rest wait in a bounded FIFO, each under a deadline. A request
+//! that ends while its job waits takes the job (and its body) out of the
+//! queue (a request cleanup, which `ngx_http_terminate_request` runs); one
+//! that ends while its job runs sets the job's cancel flag, which the pipeline
+//! checks between stages.
+//!
 //! The pool thread touches nothing of nginx's: the task's `ctx` is a `Box`ed
 //! [`Job`] (the body and the settings, owned), and the thread only runs
-//! [`crate::pipeline::run`] on it. nginx's own code moves the task between
-//! threads; the request, its pool and its log stay on the event loop.
+//! [`crate::pipeline::run_cancellable`] on it.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::filter::{Failure, Finished};
-use crate::pipeline::{self, Settings};
+use crate::admission::Shed;
+use crate::pipeline::{self, Reply, Settings};
 
-/// Result of [`post`].
-pub(crate) enum Posted {
-    /// The job is queued; the request is blocked until it is back.
-    Yes,
-    /// Not queued (queue full, or no memory for the task): the body back,
-    /// to be processed inline.
-    No(Vec<u8>),
+/// What [`pipeline::run`] made of a body, plus the body (the original is
+/// what "as is" sends).
+pub(crate) struct Finished {
+    pub body: Vec<u8>,
+    pub result: Result<Reply, Failure>,
+    pub elapsed_us: u64,
+    pub stages: pipeline::Stages,
+}
+
+impl Finished {
+    /// A job that never ran.
+    pub(crate) fn shed(body: Vec<u8>, why: Shed) -> Finished {
+        Finished {
+            body,
+            result: Err(Failure::Shed(why)),
+            elapsed_us: 0,
+            stages: Default::default(),
+        }
+    }
+}
+
+/// Why a job gave no reply.
+pub(crate) enum Failure {
+    Pipeline(pipeline::Error),
+    Panic,
+    /// Not run: the worker is overloaded.
+    Shed(Shed),
+}
+
+/// Test-only faults that act on the pool thread.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ThreadFaults {
+    /// Panic inside the thread.
+    pub panic: bool,
+    /// Sleep this long before the work (a slow job).
+    pub sleep_ms: u64,
 }
 
 /// What travels to the pool thread and back.
-struct Job {
+pub(crate) struct Job {
     body: Vec<u8>,
     settings: Settings,
-    /// Test-only fault injection: panic inside the thread.
-    panic: bool,
+    faults: ThreadFaults,
+    cancel: Arc<AtomicBool>,
     done: Option<Finished>,
 }
 
 /// Runs the pipeline; a panic becomes [`Failure::Panic`]. Called on a pool
 /// thread, or inline.
-pub(crate) fn run_job(body: Vec<u8>, settings: &Settings, panic: bool) -> Finished {
+pub(crate) fn run_job(
+    body: Vec<u8>,
+    settings: &Settings,
+    faults: ThreadFaults,
+    cancel: &AtomicBool,
+) -> Finished {
+    if faults.sleep_ms > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(faults.sleep_ms));
+    }
     let t = Instant::now();
     let mut stages = pipeline::Stages::default();
     let result = catch_unwind(AssertUnwindSafe(|| {
-        if panic {
+        if faults.panic {
             panic!("image_resize_rs fault injection: thread_panic");
         }
-        pipeline::run_staged(&body, settings, &mut stages)
+        pipeline::run_cancellable(&body, settings, &mut stages, cancel)
     }));
     let result = match result {
         Ok(Ok(reply)) => Ok(reply),
@@ -58,69 +104,295 @@ pub(crate) fn run_job(body: Vec<u8>, settings: &Settings, panic: bool) -> Finish
 }
 
 #[cfg(ngx_feature = "threads")]
-pub(crate) use imp::{post, Pool};
+pub(crate) use imp::{hold, post, Pool, Slot};
 
 #[cfg(ngx_feature = "threads")]
 mod imp {
+    use core::cell::{Cell, RefCell};
     use core::ffi::c_void;
-    use core::mem::offset_of;
+    use core::ptr;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
 
     use ngx::ffi::{
-        ngx_add_timer, ngx_del_timer, ngx_event_t, ngx_http_log_ctx_t, ngx_http_request_t,
-        ngx_http_run_posted_requests, ngx_log_t, ngx_thread_pool_t, ngx_thread_task_alloc,
-        ngx_thread_task_post, ngx_thread_task_t, NGX_LOG_ALERT, NGX_OK,
+        ngx_add_timer, ngx_connection_t, ngx_del_timer, ngx_event_t, ngx_http_cleanup_add,
+        ngx_http_log_ctx_t, ngx_http_request_t, ngx_http_run_posted_requests, ngx_log_t,
+        ngx_thread_pool_t, ngx_thread_task_alloc, ngx_thread_task_post, ngx_thread_task_t,
+        NGX_LOG_ALERT, NGX_OK,
     };
     use ngx::http::Request;
 
-    use super::{run_job, Job, Posted};
+    use super::{run_job, Failure, Finished, Job, ThreadFaults};
+    use crate::admission::{self, Admit, Limits, Scheduler, Shed, MAX_JOBS_PER_REQUEST};
     use crate::module::filter;
-    use crate::module::filter::{Failure, Finished};
     use crate::pipeline::Settings;
 
     /// A pool resolved at configuration time (`ngx_thread_pool_add`).
     pub(crate) type Pool = *mut ngx_thread_pool_t;
 
-    /// Keeps a worker that is shutting down alive until the job is back
-    /// (timers hold `nginx -s quit`), as the copy filter's 60 s timer does.
+    /// A running job logs an alert every 60 s, and keeps a worker that is
+    /// shutting down alive until it is back (timers hold `nginx -s quit`), as
+    /// the copy filter's timer does.
     const TIMER_MS: usize = 60_000;
 
-    /// Queues the job; on success the request is blocked until [`completion`].
+    /// One request's part in the worker's scheduling, kept in its filter
+    /// context (request pool, so its address is stable while the request
+    /// lives; the request lives while its job waits or runs: it is blocked).
+    pub(crate) struct Slot {
+        state: SlotState,
+        r: *mut ngx_http_request_t,
+        task: *mut ngx_thread_task_t,
+        pool: Pool,
+        /// Bytes of this request's body counted in the scheduler's `held`.
+        held: usize,
+        /// The request cleanup is registered.
+        cleanup: bool,
+    }
+
+    enum SlotState {
+        Idle,
+        /// In the worker's queue under `id`, the task's timer the deadline.
+        Queued { id: u64, job: Box<Job> },
+        /// Posted to the pool; the thread owns the Job.
+        Posted { cancel: Arc<AtomicBool> },
+    }
+
+    impl Default for Slot {
+        fn default() -> Self {
+            Slot {
+                state: SlotState::Idle,
+                r: ptr::null_mut(),
+                task: ptr::null_mut(),
+                pool: ptr::null_mut(),
+                held: 0,
+                cleanup: false,
+            }
+        }
+    }
+
+    impl Drop for Slot {
+        fn drop(&mut self) {
+            // The request pool is going: nothing of ours may wait (the
+            // request cleanup took a queued job out; a posted one kept the
+            // request blocked). Give back what the body held.
+            release(self);
+        }
+    }
+
+    thread_local! {
+        /// The worker's scheduler (the event loop's thread only).
+        static SCHED: RefCell<Scheduler<*mut Slot>> = RefCell::new(Scheduler::default());
+        /// `image_resize_rs_jobs` resolved (auto) and the queue's limits,
+        /// from the http{} level: the same for every location.
+        static LIMITS: Cell<(usize, Limits)> = const { Cell::new((0, Limits::DEFAULT)) };
+        /// Connections whose writes we hold back while their jobs wait:
+        /// how many jobs, and whether we set `c->write->delayed`.
+        static DELAYED: RefCell<HashMap<usize, (u32, bool)>> = RefCell::new(HashMap::new());
+    }
+
+    fn set_limits(limits: &Limits) -> usize {
+        let jobs = limits.jobs.unwrap_or_else(auto_jobs);
+        LIMITS.with(|l| l.set((jobs, *limits)));
+        jobs
+    }
+
+    fn jobs() -> usize {
+        LIMITS.with(|l| l.get().0).max(1)
+    }
+
+    /// `auto`: the CPUs this worker may run on, divided by worker_processes.
+    fn auto_jobs() -> usize {
+        // SAFETY: plain syscall into a local set.
+        let cpus = unsafe {
+            let mut set: libc::cpu_set_t = core::mem::zeroed();
+            if libc::sched_getaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0
+            {
+                libc::CPU_COUNT(&set) as usize
+            } else {
+                1
+            }
+        };
+        // SAFETY: the cycle's core configuration is set before any request.
+        let workers = unsafe {
+            let ccf = *(*ngx::ffi::ngx_cycle)
+                .conf_ctx
+                .add(ngx::ffi::ngx_core_module.index)
+                as *const ngx::ffi::ngx_core_conf_t;
+            if ccf.is_null() {
+                1
+            } else {
+                (*ccf).worker_processes.max(1) as usize
+            }
+        };
+        admission::auto_jobs(cpus, workers)
+    }
+
+    /// At the response header: count `len` announced bytes against the
+    /// queue's size bound, or say why not.
+    pub(crate) fn hold(slot: &mut Slot, len: usize, limits: &Limits) -> Result<(), Shed> {
+        SCHED.with(|s| s.borrow_mut().hold(len, limits))?;
+        slot.held = len;
+        Ok(())
+    }
+
+    fn release(slot: &mut Slot) {
+        if slot.held > 0 {
+            let n = core::mem::take(&mut slot.held);
+            // try_with: a request pool freed at worker exit, after the TLS.
+            let _ = SCHED.try_with(|s| s.borrow_mut().release(n));
+        }
+    }
+
+    /// The body is complete: run it now, queue it, or give it back shed.
+    /// On `Ok` the request is blocked until the job's outcome reaches
+    /// [`filter::job_done`].
     pub(crate) fn post(
         r: &mut Request,
+        slot: *mut Slot,
         pool: Pool,
+        limits: &Limits,
         body: Vec<u8>,
         settings: Settings,
-        panic: bool,
-    ) -> Posted {
+        faults: ThreadFaults,
+    ) -> Result<(), (Vec<u8>, Shed)> {
         let rp: *mut ngx_http_request_t = (r as *mut Request).cast();
-        // SAFETY: a zero-size task from the request pool, checked; the pool
-        // outlives the task because the request stays blocked until completion.
-        let task = unsafe { ngx_thread_task_alloc((*rp).pool, 0) };
-        if task.is_null() {
-            return Posted::No(body);
+        // SAFETY: the slot lives in the request's context; no other
+        // reference to it exists while the filter runs.
+        let s = unsafe { &mut *slot };
+        let jobs = set_limits(limits);
+        // SAFETY: reading the main request's counter.
+        if unsafe { (*(*rp).main).blocked() } >= MAX_JOBS_PER_REQUEST {
+            release(s);
+            return Err((body, Shed::TooManyJobs));
         }
-        let job = Box::into_raw(Box::new(Job {
+        if s.task.is_null() {
+            // SAFETY: a zero-size task from the request pool, checked; it
+            // outlives its use because the request stays blocked meanwhile.
+            let task = unsafe { ngx_thread_task_alloc((*rp).pool, 0) };
+            // SAFETY: a cleanup from the request pool, checked.
+            let cln = unsafe { ngx_http_cleanup_add(rp, 0) };
+            if task.is_null() || cln.is_null() {
+                release(s);
+                return Err((body, Shed::PoolFull));
+            }
+            // SAFETY: fresh allocations of ours.
+            unsafe {
+                (*cln).handler = Some(cleanup);
+                (*cln).data = slot.cast();
+                // ngx_thread_task_alloc zeroes the event; its timer's
+                // expiry logs through ev->log (ngx_thread_read sets it too).
+                (*task).event.log = (*(*rp).connection).log;
+                (*task).event.data = slot.cast();
+                (*task).event.handler = Some(event_handler);
+            }
+            s.task = task;
+            s.cleanup = true;
+        }
+        s.r = rp;
+        s.pool = pool;
+        // A body read without Content-Length is held now that it is whole.
+        let len = body.len();
+        SCHED.with(|sc| sc.borrow_mut().rehold(s.held, len));
+        s.held = len;
+
+        let job = Box::new(Job {
             body,
             settings,
-            panic,
+            faults,
+            cancel: Arc::new(AtomicBool::new(false)),
             done: None,
-        }));
-        // SAFETY: task is a fresh, zeroed task; job is a leaked Box reclaimed
-        // exactly once, in completion() or right below.
+        });
+        let admit = SCHED.with(|sc| sc.borrow_mut().admit(jobs, limits, len));
+        match admit {
+            Admit::Run => match start(s, job) {
+                Ok(()) => release(s),
+                // The pool's own queue is full (its max_queue): wait at the
+                // head of ours for a job of ours to end, if one runs.
+                Err(job) if SCHED.with(|sc| sc.borrow().running()) > 1 => {
+                    let id = SCHED.with(|sc| sc.borrow_mut().requeue(slot));
+                    queue(s, id, job, limits);
+                }
+                Err(job) => {
+                    SCHED.with(|sc| sc.borrow_mut().finished());
+                    release(s);
+                    return Err((job.body, Shed::PoolFull));
+                }
+            },
+            Admit::Queue => {
+                let id = SCHED.with(|sc| sc.borrow_mut().push(slot));
+                queue(s, id, job, limits);
+            }
+            Admit::Shed(why) => {
+                release(s);
+                return Err((job.body, why));
+            }
+        }
+        block(rp);
+        Ok(())
+    }
+
+    fn queue(s: &mut Slot, id: u64, job: Box<Job>, limits: &Limits) {
+        s.state = SlotState::Queued { id, job };
+        // SAFETY: the task's event is ours while the task is not posted.
+        unsafe { ngx_add_timer(&mut (*s.task).event, limits.timeout_ms as _) };
+    }
+
+    /// Posts the job; on failure (the pool's own queue is full) gives it back.
+    fn start(s: &mut Slot, job: Box<Job>) -> Result<(), Box<Job>> {
+        let cancel = job.cancel.clone();
+        let raw = Box::into_raw(job);
+        // SAFETY: the task is ours and not posted; the Job is reclaimed
+        // exactly once, in event_handler() or right below.
         unsafe {
-            (*task).ctx = job.cast();
+            let task = s.task;
+            (*task).ctx = raw.cast();
             (*task).handler = Some(thread_handler);
-            (*task).event.data = rp.cast();
-            (*task).event.handler = Some(completion);
-            if ngx_thread_task_post(pool, task) != NGX_OK as isize {
-                let job = Box::from_raw(job);
-                return Posted::No(job.body);
+            if ngx_thread_task_post(s.pool, task) != NGX_OK as isize {
+                (*task).ctx = ptr::null_mut();
+                return Err(Box::from_raw(raw));
             }
             ngx_add_timer(&mut (*task).event, TIMER_MS as _);
-            (*(*rp).main).set_blocked((*(*rp).main).blocked() + 1);
-            (*rp).set_aio(1);
         }
-        Posted::Yes
+        s.state = SlotState::Posted { cancel };
+        Ok(())
+    }
+
+    /// [`start`] for a job that waited: its deadline timer becomes the
+    /// running job's, unless the pool refuses the job.
+    fn start_queued(s: &mut Slot, job: Box<Job>) -> Result<(), Box<Job>> {
+        // start() re-arms the task's timer for the running job.
+        start(s, job)
+    }
+
+    /// Starts waiting jobs while slots are free.
+    fn pump() {
+        loop {
+            let next = SCHED.with(|sc| sc.borrow_mut().next(jobs()));
+            let Some((_, slot)) = next else { return };
+            // SAFETY: a queued slot's request is alive (blocked); the queue
+            // held the only reference.
+            let s = unsafe { &mut *slot };
+            let SlotState::Queued { job, .. } = core::mem::replace(&mut s.state, SlotState::Idle)
+            else {
+                continue;
+            };
+            match start_queued(s, job) {
+                Ok(()) => release(s),
+                Err(job) if SCHED.with(|sc| sc.borrow().running()) > 1 => {
+                    // The pool is full for now: first in line again, under
+                    // the same deadline (its timer still runs).
+                    let id = SCHED.with(|sc| sc.borrow_mut().requeue(slot));
+                    s.state = SlotState::Queued { id, job };
+                    return;
+                }
+                Err(job) => {
+                    SCHED.with(|sc| sc.borrow_mut().finished());
+                    release(s);
+                    finish(s, Finished::shed(job.body, Shed::PoolFull));
+                }
+            }
+        }
     }
 
     /// How much lower than the worker's the pool threads' priority is: when
@@ -129,7 +401,7 @@ mod imp {
     const POOL_NICE: i32 = 5;
 
     thread_local! {
-        static NICED: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+        static NICED: Cell<bool> = const { Cell::new(false) };
     }
 
     /// Once per pool thread: lower its own scheduling priority (on Linux,
@@ -151,68 +423,117 @@ mod imp {
     /// On the pool thread: only the Job, never nginx memory (not even `log`).
     unsafe extern "C" fn thread_handler(data: *mut c_void, _log: *mut ngx_log_t) {
         lower_priority();
-        // SAFETY: data is the Job post() leaked; the event loop does not touch
-        // it until completion() runs, after this returns.
+        // SAFETY: data is the Job start() leaked; the event loop does not
+        // touch it until event_handler() runs, after this returns.
         let job = unsafe { &mut *(data as *mut Job) };
         let body = core::mem::take(&mut job.body);
-        job.done = Some(run_job(body, &job.settings, job.panic));
+        job.done = Some(run_job(body, &job.settings, job.faults, &job.cancel));
     }
 
-    /// On the event loop, when nginx's thread pool reports the task done (or
-    /// the timer fires).
-    unsafe extern "C" fn completion(ev: *mut ngx_event_t) {
-        // SAFETY: ev is the event of the task post() queued; its data is the
-        // request, which stayed alive (blocked) since.
+    /// On the event loop: the task is back from the pool, or its timer
+    /// fired (the queue's deadline, or the running job's 60 s alert).
+    unsafe extern "C" fn event_handler(ev: *mut ngx_event_t) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: ev is the event of a task of ours; its data is the
+            // slot, whose request stayed alive (blocked) since.
+            unsafe { on_event(ev, &mut *((*ev).data as *mut Slot)) }
+        }));
+    }
+
+    /// SAFETY: `ev` is `s.task`'s event, called by nginx on the event loop.
+    unsafe fn on_event(ev: *mut ngx_event_t, s: &mut Slot) {
+        // SAFETY: the request is alive; this is ngx_http_set_log_request().
         unsafe {
-            let r = (*ev).data as *mut ngx_http_request_t;
-            let c = (*r).connection;
-            // ngx_http_set_log_request()
+            let c = (*s.r).connection;
             let lctx = (*(*c).log).data as *mut ngx_http_log_ctx_t;
             if !lctx.is_null() {
-                (*lctx).current_request = r;
+                (*lctx).current_request = s.r;
             }
-
-            if (*ev).timedout() != 0 {
+        }
+        // SAFETY: reading and clearing flags of our own event.
+        let timedout = unsafe { (*ev).timedout() != 0 };
+        if timedout {
+            // SAFETY: as above.
+            unsafe { (*ev).set_timedout(0) };
+        }
+        match &s.state {
+            SlotState::Idle => {}
+            SlotState::Queued { id, .. } if timedout => {
+                let id = *id;
+                SCHED.with(|sc| sc.borrow_mut().remove(id));
+                let SlotState::Queued { job, .. } = core::mem::replace(&mut s.state, SlotState::Idle)
+                else {
+                    unreachable!()
+                };
+                release(s);
+                finish(s, Finished::shed(job.body, Shed::Timeout));
+            }
+            SlotState::Queued { .. } => {}
+            SlotState::Posted { .. } if timedout => {
+                // SAFETY: the request's connection log.
+                let log = unsafe { (*(*s.r).connection).log };
                 ngx::ngx_log_error!(
                     NGX_LOG_ALERT,
-                    (*c).log,
+                    log,
                     "image_resize_rs: image processing takes more than {} s",
                     TIMER_MS / 1000
                 );
-                (*ev).set_timedout(0);
-                ngx_add_timer(ev, TIMER_MS as _);
-                return;
+                // SAFETY: re-arming our own event's timer.
+                unsafe { ngx_add_timer(ev, TIMER_MS as _) };
             }
-            if (*ev).timer_set() != 0 {
-                ngx_del_timer(ev);
+            SlotState::Posted { .. } => {
+                // SAFETY: the thread pool is done with the task; its ctx is
+                // the Job start() leaked.
+                let mut job = unsafe {
+                    if (*ev).timer_set() != 0 {
+                        ngx_del_timer(ev);
+                    }
+                    let task = s.task;
+                    let job = Box::from_raw((*task).ctx as *mut Job);
+                    (*task).ctx = ptr::null_mut();
+                    job
+                };
+                s.state = SlotState::Idle;
+                SCHED.with(|sc| sc.borrow_mut().finished());
+                // The next job starts before this reply is sent.
+                pump();
+                let done = job.done.take().unwrap_or(Finished {
+                    body: Vec::new(),
+                    result: Err(Failure::Panic),
+                    elapsed_us: 0,
+                    stages: Default::default(),
+                });
+                drop(job);
+                finish(s, done);
             }
+        }
+    }
 
-            let task =
-                (ev as *mut u8).sub(offset_of!(ngx_thread_task_t, event)) as *mut ngx_thread_task_t;
-            let mut job = Box::from_raw((*task).ctx as *mut Job);
-            (*task).ctx = core::ptr::null_mut();
-
-            (*(*r).main).set_blocked((*(*r).main).blocked() - 1);
-            (*r).set_aio(0);
-
-            let done = job.done.take().unwrap_or(Finished {
-                body: Vec::new(),
-                result: Err(Failure::Panic),
-                elapsed_us: 0,
-                stages: Default::default(),
-            });
-            drop(job);
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                filter::job_done(Request::from_ngx_http_request(r), done)
-            }));
-
+    /// The job's outcome is known: unblock the request, hand the outcome to
+    /// the filter, and resume the request as the copy filter does.
+    fn finish(s: &mut Slot, done: Finished) {
+        let r = s.r;
+        // SAFETY: our task's event; the request is alive until unblocked.
+        unsafe {
+            if (*s.task).event.timer_set() != 0 {
+                ngx_del_timer(&mut (*s.task).event);
+            }
+        }
+        // Other jobs of this connection may still wait: its writes are let
+        // through for this reply and held back again after it.
+        let held_back = unblock(r);
+        // SAFETY: the request is alive; the filter reaches its own Ctx.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            filter::job_done(unsafe { Request::from_ngx_http_request(r) }, done)
+        }));
+        // SAFETY: as in ngx_http_copy_thread_event_handler.
+        unsafe {
+            let c = (*r).connection;
             if filter::is_http2(r) {
-                // HTTP/2: make sure processing reaches the main connection
-                // (as the copy filter does).
+                // HTTP/2: make sure processing reaches the main connection.
                 (*(*c).write).set_ready(1);
                 (*(*c).write).set_active(0);
             }
-
             if (*r).done() != 0 || (*c).error() != 0 {
                 // Finalized or terminated meanwhile: the connection's handler
                 // runs the request finalizer nginx has set.
@@ -225,7 +546,111 @@ mod imp {
                 }
                 ngx_http_run_posted_requests(c);
             }
+            if held_back {
+                delay_writes(c);
+            }
         }
+    }
+
+    /// `ngx_http_terminate_request` (client gone, send timeout, error) or
+    /// the end of the request: a queued job is dropped with its body, a
+    /// running one is told to stop at its next stage.
+    unsafe extern "C" fn cleanup(data: *mut c_void) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: data is the slot post() registered; the request pool
+            // (and the Ctx in it) is still there.
+            let s = unsafe { &mut *(data as *mut Slot) };
+            match &s.state {
+                SlotState::Idle => {}
+                SlotState::Posted { cancel } => cancel.store(true, Ordering::Relaxed),
+                SlotState::Queued { id, .. } => {
+                    let id = *id;
+                    SCHED.with(|sc| sc.borrow_mut().remove(id));
+                    s.state = SlotState::Idle; // drops the Job and the body
+                    release(s);
+                    // SAFETY: our task's deadline timer.
+                    unsafe {
+                        if (*s.task).event.timer_set() != 0 {
+                            ngx_del_timer(&mut (*s.task).event);
+                        }
+                    }
+                    // nginx goes on terminating the request once nothing
+                    // blocks it.
+                    // The connection is being terminated: nothing to resume.
+                    let _ = unblock(s.r);
+                }
+            }
+        }));
+    }
+
+    /// The request waits for a job: it is blocked (not freed), its writer
+    /// does nothing (`r->aio`), and `send_timeout` does not run: nginx arms
+    /// no send timer for a connection whose writes are delayed (as
+    /// `limit_rate` delays them), so the module's own deadline governs the
+    /// wait.
+    fn block(r: *mut ngx_http_request_t) {
+        // SAFETY: bitfields of a live request and its connection's event.
+        unsafe {
+            let main = (*r).main;
+            (*main).set_blocked((*main).blocked() + 1);
+            (*r).set_aio(1);
+            let c = (*r).connection;
+            DELAYED.with(|d| d.borrow_mut().entry(c as usize).or_insert((0, false)).0 += 1);
+            delay_writes(c);
+        }
+    }
+
+    /// Undoes [`block`]. The connection's writes are let through (if we
+    /// held them back); returns whether other jobs of the connection still
+    /// wait, so that the caller holds them back again after this reply.
+    fn unblock(r: *mut ngx_http_request_t) -> bool {
+        // SAFETY: as in block().
+        unsafe {
+            let main = (*r).main;
+            (*main).set_blocked((*main).blocked().saturating_sub(1));
+            (*r).set_aio(0);
+            let c: *mut ngx_connection_t = (*r).connection;
+            DELAYED.with(|d| {
+                let mut d = d.borrow_mut();
+                let Some(e) = d.get_mut(&(c as usize)) else {
+                    return false;
+                };
+                e.0 -= 1;
+                if e.1 {
+                    (*(*c).write).set_delayed(0);
+                    e.1 = false;
+                }
+                if e.0 == 0 {
+                    d.remove(&(c as usize));
+                    return false;
+                }
+                true
+            })
+        }
+    }
+
+    /// Holds back the writes of a connection that still has jobs waiting
+    /// (see [`block`]), unless something else delays them already.
+    ///
+    /// SAFETY: c is live (a blocked request of it still waits).
+    unsafe fn delay_writes(c: *mut ngx_connection_t) {
+        DELAYED.with(|d| {
+            let mut d = d.borrow_mut();
+            let Some(e) = d.get_mut(&(c as usize)) else {
+                return;
+            };
+            // SAFETY: the connection's write event.
+            unsafe {
+                let wev = (*c).write;
+                if !e.1 && (*wev).delayed() == 0 {
+                    (*wev).set_delayed(1);
+                    e.1 = true;
+                    if (*wev).timer_set() != 0 {
+                        ngx_del_timer(wev);
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -234,12 +659,23 @@ mod imp {
 pub(crate) type Pool = ();
 
 #[cfg(not(ngx_feature = "threads"))]
+#[derive(Default)]
+pub(crate) struct Slot;
+
+#[cfg(not(ngx_feature = "threads"))]
+pub(crate) fn hold(_s: &mut Slot, _len: usize, _l: &crate::admission::Limits) -> Result<(), Shed> {
+    Ok(())
+}
+
+#[cfg(not(ngx_feature = "threads"))]
 pub(crate) fn post(
     _r: &mut ngx::http::Request,
+    _slot: *mut Slot,
     _pool: Pool,
+    _limits: &crate::admission::Limits,
     body: Vec<u8>,
     _settings: Settings,
-    _panic: bool,
-) -> Posted {
-    Posted::No(body)
+    _faults: ThreadFaults,
+) -> Result<(), (Vec<u8>, Shed)> {
+    Err((body, Shed::PoolFull))
 }

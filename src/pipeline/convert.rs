@@ -64,7 +64,15 @@ pub fn output_type(token: Token, input: ImageType, negotiated: bool, animated: b
 /// conversion (what [`super::run`] does for the transforming modes).
 pub fn process_with(data: &[u8], job: &Job, out: &OutputSettings) -> Result<Outcome, Error> {
     let ty = sniff(data).ok_or_else(|| Error::not_an_image(data))?;
-    transform_image(ty, data, job, out, None, &mut super::Stages::default())
+    transform_image(
+        ty,
+        data,
+        job,
+        out,
+        None,
+        &mut super::Stages::default(),
+        &std::sync::atomic::AtomicBool::new(false),
+    )
 }
 
 #[cfg(test)]

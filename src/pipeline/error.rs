@@ -26,6 +26,9 @@ pub enum Error {
     /// The encoder refused the image (e.g. dimensions beyond the format's maximum).
     #[error("cannot encode {ty}: {reason}")]
     Encode { ty: ImageType, reason: String },
+    /// The request went away; the job stopped between two stages.
+    #[error("the request is gone: job cancelled")]
+    Cancelled,
 }
 
 fn not_an_image(len: usize, head: &[u8; 4]) -> String {
@@ -53,6 +56,7 @@ impl Error {
             Error::Decode { .. } => "corrupt",
             Error::InvalidParameter(_) => "bad_parameter",
             Error::Encode { .. } => "encode",
+            Error::Cancelled => "cancelled",
         }
     }
 

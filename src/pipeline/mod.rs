@@ -33,7 +33,7 @@ pub use encode::{
 };
 pub use error::Error;
 pub use json::size_json;
-pub use run::{is_cheap, run, run_staged, Reply, Settings, Stages};
+pub use run::{is_cheap, run, run_cancellable, run_staged, Reply, Settings, Stages};
 pub use sniff::{read_header, sniff, Header};
 
 /// The four formats image_filter understands, and AVIF — output only:
@@ -175,6 +175,7 @@ fn process_as(data: &[u8], job: &Job, out_ty: Option<ImageType>) -> Result<Outco
         &convert::OutputSettings::default(),
         out_ty,
         &mut stages,
+        &std::sync::atomic::AtomicBool::new(false),
     )
 }
 
@@ -194,7 +195,9 @@ fn transform_image(
     out: &convert::OutputSettings,
     lossless: Option<ImageType>,
     stages: &mut Stages,
+    cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<Outcome, Error> {
+    let cancelled = || cancel.load(std::sync::atomic::Ordering::Relaxed);
     let hdr = read_header(ty, data);
     let force = hdr.is_some_and(|h| h.force);
     let orientation = if out.auto_orient {
@@ -263,6 +266,9 @@ fn transform_image(
     }
 
     stages.source = orientation.displayed(sx, sy);
+    if cancelled() {
+        return Err(Error::Cancelled);
+    }
     let clock = std::time::Instant::now();
     let mut img: Bitmap = dec.bitmap;
     if img.ch == 4 && dec.palette && (!job.transparency || !img.has_transparency()) {
@@ -290,6 +296,9 @@ fn transform_image(
         sharpen::sharpen(&mut img, job.sharpen);
     }
     stages.resize_us = clock.elapsed().as_micros() as u64;
+    if cancelled() {
+        return Err(Error::Cancelled);
+    }
 
     let quality_ok = match out_ty {
         ImageType::Jpeg => job.jpeg_quality > 0,

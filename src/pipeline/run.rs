@@ -9,6 +9,7 @@ use super::{
 };
 use crate::negotiate::Token;
 use crate::value::{self, Mode, UNLIMITED};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One request's settings, as the directives give them: numbers that may come
 /// from variables are still raw ([`value::filter_value`]: 0 = unusable,
@@ -111,6 +112,21 @@ pub fn run(body: &[u8], s: &Settings) -> Result<Reply, Error> {
 
 /// [`run`], also reporting the [`Stages`].
 pub fn run_staged(body: &[u8], s: &Settings, stages: &mut Stages) -> Result<Reply, Error> {
+    run_cancellable(body, s, stages, &AtomicBool::new(false))
+}
+
+/// [`run_staged`], giving up with [`Error::Cancelled`] between stages
+/// (before decoding, before resampling, before encoding) once `cancel` is
+/// set: the request it works for is gone.
+pub fn run_cancellable(
+    body: &[u8],
+    s: &Settings,
+    stages: &mut Stages,
+    cancel: &AtomicBool,
+) -> Result<Reply, Error> {
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Error::Cancelled);
+    }
     let Some(ty) = sniff(body) else {
         if s.mode == Mode::Size {
             return Ok(Reply::Json(json::size_json(None)));
@@ -189,7 +205,7 @@ pub fn run_staged(body: &[u8], s: &Settings, stages: &mut Stages) -> Result<Repl
         avif_quality: s.avif_quality.clamp(1, 100),
         avif_speed: s.avif_speed.clamp(1, 10),
     };
-    Ok(match transform_image(ty, body, &job, &out, None, stages)? {
+    Ok(match transform_image(ty, body, &job, &out, None, stages, cancel)? {
         Outcome::AsIs => Reply::Original(ty),
         Outcome::Encoded {
             ty,
