@@ -1,9 +1,9 @@
 #!/usr/bin/perl
 
 # Tests for keeping S3 secrets secret: the internal signature variable cannot
-# be named in a configuration, errors never quote a credential, and a secret
-# containing "$" is written with ${dollar} (the credentials directive takes
-# variables).
+# be named in a configuration nor read by name at run time (SSI echo), errors
+# never quote a credential, and a secret containing "$" is written with
+# ${dollar} (the credentials directive takes variables).
 
 ###############################################################################
 
@@ -30,7 +30,7 @@ plan(skip_all => 'irs-tool not built') unless irs_tool();
 my $s3s = $ENV{TEST_S3S_FS} // '../.state/tools/bin/s3s-fs';
 plan(skip_all => 's3s-fs not installed') unless -x $s3s;
 
-my $t = Test::Nginx->new()->has(qw/http proxy geo/);
+my $t = Test::Nginx->new()->has(qw/http proxy geo ssi/);
 
 # A secret with a "$" in it, and what the configuration writes for it.
 my $secret = 'Dollar$Secret/Key+42';
@@ -75,6 +75,13 @@ http {
             proxy_pass \$image_resize_rs_s3_url;
             $location
         }
+
+        location = /page.html {
+            root %%TESTDIR%%;
+            ssi on;
+            image_resize_rs_s3_key photo.jpg;
+            image_resize_rs_s3_credentials AKIDTEST '$written';
+        }
     }
 }
 
@@ -89,11 +96,19 @@ make_path("$root/photos");
 make_image($t, 'jpeg', 400, 300, 'photo.jpg');
 copy($t->testdir() . '/photo.jpg', "$root/photos/photo.jpg") or die $!;
 
+# The page signs (set), which memoises the signature in the request's slot
+# of the hidden variable, then asks for that variable by its name.
+$t->write_file('page.html',
+	'<!--# set var="auth" value="$image_resize_rs_s3_authorization" -->'
+	. 'auth=<!--# echo var="auth" -->' . "\n"
+	. 'memo=<!--# echo var="image_resize_rs_s3_signed:memo" default="hidden" -->'
+	. "\n");
+
 $t->run_daemon('/bin/sh', '-c', "exec '$s3s' --host 127.0.0.1"
 	. ' --port ' . port(8081) . " --access-key AKIDTEST --secret-key '$secret'"
 	. " '$root' >'$root.log' 2>&1");
 
-$t->try_run('no image_resize_rs')->plan(14);
+$t->try_run('no image_resize_rs')->plan(17);
 $t->waitforsocket('127.0.0.1:' . port(8081));
 
 ###############################################################################
@@ -110,15 +125,29 @@ my $r = http_get('/img/photo.jpg');
 is(join(' ', (image_info(response_body($r)))[0 .. 2]), 'jpeg 100 75',
 	'secret with ${dollar} signs');
 
-# The internal variable cannot be named, so it cannot be logged.
-for my $ref ('$image_resize_rs_s3_signed', '${image_resize_rs_s3_signed}') {
+# The internal variable (image_resize_rs_s3_signed:memo) cannot be named,
+# so it cannot be logged: ':' ends a variable name, and no variable is
+# called what comes before it.
+for my $ref ('$image_resize_rs_s3_signed:memo',
+	'${image_resize_rs_s3_signed:memo}')
+{
 	my ($rc, $out) = check($t, "log_format leak '$ref'; "
 		. 'access_log check.access.log leak;',
 		"image_resize_rs_s3_credentials AKIDTEST '$written';");
 	isnt($rc, 0, "log_format $ref rejected");
-	like($out, qr/unknown "image_resize_rs_s3_signed" variable/,
-		"log_format $ref: unknown variable");
+	like($out, $ref =~ /\{/
+		? qr/closing bracket in "image_resize_rs_s3_signed" variable is missing/
+		: qr/unknown "image_resize_rs_s3_signed" variable/,
+		"log_format $ref: not a variable");
 }
+
+# Nor can it be read by its name once a request has signed: SSI echo looks
+# variables up by name, but the memo is not in the variables hash.
+$r = http_get('/page.html');
+like($r, qr{^auth=AWS4-HMAC-SHA256 Credential=AKIDTEST/\S+ .*Signature=[0-9a-f]{64}$}m,
+	'ssi: the page signed');
+like($r, qr/^memo=hidden$/m, 'ssi: the memo cannot be echoed by name');
+unlike($r, qr/Dollar|Secret/, 'ssi: no secret in the page');
 
 # A "$" that starts no variable is an error that does not quote the value.
 for my $bad ('Qz7x$', 'Qz7x$-cd', 'Qz7x${cd', 'Qz7x${}') {

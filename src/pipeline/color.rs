@@ -8,9 +8,10 @@
 //!
 //! Building a transform (and the identity check) costs 2–3 ms, more than
 //! converting a thumbnail; photos repeat a few profiles (most often HP's
-//! "sRGB IEC61966-2.1"), so each worker keeps the last [`CACHE`] verdicts,
-//! keyed by the profile's CRC-32 and length. A forged profile that
-//! collides can only mis-colour its own image.
+//! "sRGB IEC61966-2.1"), so each worker keeps the last [`CACHE`] verdicts
+//! with the profiles they were built from. A hit needs the same bytes (the
+//! CRC-32 only skips most of the comparisons): CRC-32 collisions are easy to
+//! forge, and a forged profile must not lend its verdict to the genuine one.
 
 use std::sync::{Arc, Mutex};
 
@@ -42,21 +43,53 @@ enum Verdict {
 /// Profiles remembered per process (the pool's threads share them).
 const CACHE: usize = 32;
 
-type Key = (u32, usize, bool);
-static VERDICTS: Mutex<Vec<(Key, Verdict)>> = Mutex::new(Vec::new());
+/// One remembered verdict: the profile's bytes are the key, the CRC-32 is
+/// only a quick filter before comparing them.
+struct Entry {
+    crc: u32,
+    rgba: bool,
+    icc: Box<[u8]>,
+    verdict: Verdict,
+}
+
+/// The last [`CACHE`] verdicts, oldest first.
+struct Cache(Vec<Entry>);
+
+impl Cache {
+    const fn new() -> Cache {
+        Cache(Vec::new())
+    }
+
+    fn get(&self, crc: u32, icc: &[u8], rgba: bool) -> Option<Verdict> {
+        self.0
+            .iter()
+            .find(|e| e.crc == crc && e.rgba == rgba && *e.icc == *icc)
+            .map(|e| e.verdict.clone())
+    }
+
+    fn insert(&mut self, crc: u32, icc: &[u8], rgba: bool, verdict: Verdict) {
+        if self.0.len() >= CACHE {
+            self.0.remove(0);
+        }
+        self.0.push(Entry {
+            crc,
+            rgba,
+            icc: icc.into(),
+            verdict,
+        });
+    }
+}
+
+static VERDICTS: Mutex<Cache> = Mutex::new(Cache::new());
 
 fn verdict(icc: &[u8], layout: Layout) -> Verdict {
-    let key = (crc32fast::hash(icc), icc.len(), layout == Layout::Rgba);
+    let (crc, rgba) = (crc32fast::hash(icc), layout == Layout::Rgba);
     let lock = || VERDICTS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, v)) = lock().iter().find(|(k, _)| *k == key) {
-        return v.clone();
+    if let Some(v) = lock().get(crc, icc, rgba) {
+        return v;
     }
     let v = build(icc, layout);
-    let mut cache = lock();
-    if cache.len() >= CACHE {
-        cache.remove(0);
-    }
-    cache.push((key, v.clone()));
+    lock().insert(crc, icc, rgba, v.clone());
     v
 }
 
@@ -180,6 +213,89 @@ mod tests {
                 Conversion::Unsupported
             );
         }
+    }
+
+    /// `data` with its last four bytes replaced so that its CRC-32 is
+    /// `target`: the CRC register is run backwards from `target` over four
+    /// zero bytes, and the bytes are what turns the register after the rest
+    /// of `data` into that state.
+    fn forge_crc(mut data: Vec<u8>, target: u32) -> Vec<u8> {
+        let table: Vec<u32> = (0..256u32)
+            .map(|i| (0..8).fold(i, |c, _| (c >> 1) ^ (0xEDB8_8320 & (c & 1).wrapping_neg())))
+            .collect();
+        let n = data.len() - 4;
+        let mut r = !target;
+        for _ in 0..4 {
+            let i = (0..256).find(|&i| table[i] >> 24 == r >> 24).unwrap();
+            r = ((r ^ table[i]) << 8) | i as u32;
+        }
+        let x = r ^ !crc32fast::hash(&data[..n]);
+        data[n..].copy_from_slice(&x.to_le_bytes());
+        assert_eq!(crc32fast::hash(&data), target);
+        data
+    }
+
+    /// Display P3 (converted) and sRGB (identity), padded to the same
+    /// length (moxcms reads the tags, not the length field or what follows
+    /// them), sRGB's last four bytes forged for Display P3's CRC-32.
+    fn colliding_profiles() -> (Vec<u8>, Vec<u8>) {
+        let p3 = super::super::gen::display_p3_icc();
+        let srgb = ColorProfile::new_srgb().encode().unwrap();
+        let len = p3.len().max(srgb.len()) + 4;
+        let pad = |mut icc: Vec<u8>| {
+            icc.resize(len, 0);
+            icc[..4].copy_from_slice(&(len as u32).to_be_bytes());
+            icc
+        };
+        let genuine = pad(p3);
+        let forged = forge_crc(pad(srgb), crc32fast::hash(&genuine));
+        assert_ne!(genuine, forged);
+        assert_eq!(genuine.len(), forged.len());
+        assert_eq!(crc32fast::hash(&genuine), crc32fast::hash(&forged));
+        (genuine, forged)
+    }
+
+    #[test]
+    fn forged_crc_collision_keeps_its_verdict_to_itself() {
+        let (genuine, forged) = colliding_profiles();
+        // The forged profile goes first and its verdict is remembered...
+        let mut b = flat(super::super::gen::P3_COLOUR);
+        assert_eq!(to_srgb(&mut b, &forged), Conversion::Identity);
+        assert_eq!(b, flat(super::super::gen::P3_COLOUR));
+        // ...and the genuine one, same CRC-32 and length, still converts.
+        for _ in 0..2 {
+            let mut b = flat(super::super::gen::P3_COLOUR);
+            assert_eq!(to_srgb(&mut b, &genuine), Conversion::Converted);
+            assert!(b.data[0].abs_diff(233) <= 3, "{:?}", &b.data[..3]);
+            assert_eq!(to_srgb(&mut flat([1, 2, 3]), &forged), Conversion::Identity);
+        }
+    }
+
+    #[test]
+    fn cache_hit_needs_the_same_bytes() {
+        // The cache alone, away from the tests sharing VERDICTS.
+        let (genuine, forged) = colliding_profiles();
+        let crc = crc32fast::hash(&genuine);
+        let mut cache = Cache::new();
+        let hit = |c: &Cache, icc: &[u8], rgba| match c.get(crc, icc, rgba) {
+            None => "miss",
+            Some(Verdict::Identity) => "identity",
+            Some(Verdict::Unsupported) => "unsupported",
+            Some(Verdict::Convert(_)) => "convert",
+        };
+        cache.insert(crc, &forged, false, Verdict::Identity);
+        assert_eq!(hit(&cache, &genuine, false), "miss");
+        assert_eq!(hit(&cache, &forged, true), "miss");
+        assert_eq!(hit(&cache, &forged, false), "identity");
+        cache.insert(crc, &genuine, false, Verdict::Unsupported);
+        assert_eq!(hit(&cache, &genuine, false), "unsupported");
+        assert_eq!(hit(&cache, &forged, false), "identity");
+        // Oldest out first.
+        for i in 0..CACHE as u32 - 1 {
+            cache.insert(i, &i.to_be_bytes(), false, Verdict::Unsupported);
+        }
+        assert_eq!(hit(&cache, &forged, false), "miss");
+        assert_eq!(hit(&cache, &genuine, false), "unsupported");
     }
 
     #[test]
