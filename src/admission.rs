@@ -49,7 +49,7 @@ impl Default for Limits {
 /// The `auto` job count: the CPUs a worker may use divided by the workers,
 /// at least 1.
 pub fn auto_jobs(cpus: usize, workers: usize) -> usize {
-    (cpus / workers.max(1)).max(1)
+    (cpus / workers.max(1)).clamp(1, MAX_JOBS)
 }
 
 /// `image_resize_rs_overload`: what a shed request gets.
@@ -79,8 +79,6 @@ pub enum Shed {
     Timeout,
     /// The thread pool refused the task (its own `max_queue`).
     PoolFull,
-    /// One main request has too many jobs (an SSI page of thumbnails).
-    TooManyJobs,
 }
 
 impl Shed {
@@ -90,7 +88,6 @@ impl Shed {
             Shed::QueueBytes => "queue_size",
             Shed::Timeout => "queue_timeout",
             Shed::PoolFull => "pool_full",
-            Shed::TooManyJobs => "too_many_jobs",
         }
     }
 
@@ -101,7 +98,6 @@ impl Shed {
             Shed::QueueBytes => "image_resize_rs_queue size reached",
             Shed::Timeout => "waited image_resize_rs_queue timeout for a job",
             Shed::PoolFull => "the thread pool's queue is full (its max_queue)",
-            Shed::TooManyJobs => "too many images in one request",
         }
     }
 }
@@ -114,9 +110,11 @@ pub enum Admit {
     Shed(Shed),
 }
 
-/// The most jobs one main request may have waiting or running:
-/// `r->main->blocked` is 8 bits wide and other modules raise it too.
-pub const MAX_JOBS_PER_REQUEST: u32 = 64;
+/// The most jobs that run at once in a worker. Each running job holds
+/// `r->main->blocked` of its request raised (waiting ones do not), and that
+/// field is 8 bits wide: however many images one request (an SSI page)
+/// has, it never has more than this many running.
+pub const MAX_JOBS: usize = 128;
 
 /// One worker's queue of waiting jobs, keyed by an id the caller keeps, and
 /// the counters the limits are checked against.
@@ -253,7 +251,7 @@ pub fn parse_jobs(s: &[u8]) -> Result<Option<usize>, ParseError> {
         return Ok(None);
     }
     match crate::value::parse_decimal(s) {
-        Some(n) if (1..=4096).contains(&n) => Ok(Some(n as usize)),
+        Some(n) if (1..=MAX_JOBS as u64).contains(&n) => Ok(Some(n as usize)),
         _ => Err(invalid(s)),
     }
 }
@@ -440,6 +438,7 @@ mod tests {
         assert_eq!(auto_jobs(8, 4), 2);
         assert_eq!(auto_jobs(2, 4), 1);
         assert_eq!(auto_jobs(0, 0), 1);
+        assert_eq!(auto_jobs(1024, 1), MAX_JOBS);
     }
 
     #[test]
@@ -447,6 +446,8 @@ mod tests {
         assert_eq!(parse_jobs(b"auto"), Ok(None));
         assert_eq!(parse_jobs(b"3"), Ok(Some(3)));
         assert!(parse_jobs(b"0").is_err());
+        assert_eq!(parse_jobs(b"128"), Ok(Some(128)));
+        assert!(parse_jobs(b"129").is_err());
         assert!(parse_jobs(b"x").is_err());
         assert_eq!(parse_queue(&[]), Ok(Limits::DEFAULT));
         assert_eq!(

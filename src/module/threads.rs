@@ -119,19 +119,19 @@ mod imp {
         ngx_add_timer, ngx_connection_t, ngx_del_timer, ngx_event_t, ngx_http_cleanup_add,
         ngx_http_log_ctx_t, ngx_http_request_t, ngx_http_run_posted_requests, ngx_log_t,
         ngx_thread_pool_t, ngx_thread_task_alloc, ngx_thread_task_post, ngx_thread_task_t,
-        NGX_LOG_ALERT, NGX_OK,
+        NGX_LOG_WARN, NGX_OK,
     };
     use ngx::http::Request;
 
     use super::{run_job, Failure, Finished, Job, ThreadFaults};
-    use crate::admission::{self, Admit, Limits, Scheduler, Shed, MAX_JOBS_PER_REQUEST};
+    use crate::admission::{self, Admit, Limits, Scheduler, Shed};
     use crate::module::filter;
     use crate::pipeline::Settings;
 
     /// A pool resolved at configuration time (`ngx_thread_pool_add`).
     pub(crate) type Pool = *mut ngx_thread_pool_t;
 
-    /// A running job logs an alert every 60 s, and keeps a worker that is
+    /// A running job logs a warning every 60 s, and keeps a worker that is
     /// shutting down alive until it is back (timers hold `nginx -s quit`), as
     /// the copy filter's timer does.
     const TIMER_MS: usize = 60_000;
@@ -261,11 +261,6 @@ mod imp {
         // reference to it exists while the filter runs.
         let s = unsafe { &mut *slot };
         let jobs = set_limits(limits);
-        // SAFETY: reading the main request's counter.
-        if unsafe { (*(*rp).main).blocked() } >= MAX_JOBS_PER_REQUEST {
-            release(s);
-            return Err((body, Shed::TooManyJobs));
-        }
         if s.task.is_null() {
             // SAFETY: a zero-size task from the request pool, checked; it
             // outlives its use because the request stays blocked meanwhile.
@@ -328,7 +323,7 @@ mod imp {
                 return Err((job.body, why));
             }
         }
-        block(rp);
+        hold_writes(rp);
         Ok(())
     }
 
@@ -353,6 +348,11 @@ mod imp {
                 return Err(Box::from_raw(raw));
             }
             ngx_add_timer(&mut (*task).event, TIMER_MS as _);
+            // Posted: the pool holds the task (request-pool memory), so the
+            // request must not be freed until it is back, whatever happens
+            // to it meanwhile (ngx_http_copy_thread_handler does the same).
+            let main = (*s.r).main;
+            (*main).set_blocked((*main).blocked() + 1);
         }
         s.state = SlotState::Posted { cancel };
         Ok(())
@@ -473,7 +473,7 @@ mod imp {
                 // SAFETY: the request's connection log.
                 let log = unsafe { (*(*s.r).connection).log };
                 ngx::ngx_log_error!(
-                    NGX_LOG_ALERT,
+                    NGX_LOG_WARN,
                     log,
                     "image_resize_rs: image processing takes more than {} s",
                     TIMER_MS / 1000
@@ -494,6 +494,11 @@ mod imp {
                     job
                 };
                 s.state = SlotState::Idle;
+                // SAFETY: start() raised it.
+                unsafe {
+                    let main = (*s.r).main;
+                    (*main).set_blocked((*main).blocked() - 1);
+                }
                 SCHED.with(|sc| sc.borrow_mut().finished());
                 // The next job starts before this reply is sent.
                 pump();
@@ -521,7 +526,7 @@ mod imp {
         }
         // Other jobs of this connection may still wait: its writes are let
         // through for this reply and held back again after it.
-        let held_back = unblock(r);
+        let held_back = release_writes(r);
         // SAFETY: the request is alive; the filter reaches its own Ctx.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             filter::job_done(unsafe { Request::from_ngx_http_request(r) }, done)
@@ -577,22 +582,21 @@ mod imp {
                     // nginx goes on terminating the request once nothing
                     // blocks it.
                     // The connection is being terminated: nothing to resume.
-                    let _ = unblock(s.r);
+                    let _ = release_writes(s.r);
                 }
             }
         }));
     }
 
-    /// The request waits for a job: it is blocked (not freed), its writer
-    /// does nothing (`r->aio`), and `send_timeout` does not run: nginx arms
-    /// no send timer for a connection whose writes are delayed (as
-    /// `limit_rate` delays them), so the module's own deadline governs the
-    /// wait.
-    fn block(r: *mut ngx_http_request_t) {
+    /// The request waits for a job: its writer does nothing (`r->aio`), and
+    /// `send_timeout` does not run: nginx arms no send timer for a
+    /// connection whose writes are delayed (as `limit_rate` delays them),
+    /// so the module's own deadline governs the wait. A waiting request is
+    /// kept alive by its own reference (it is not finished) and, if it is
+    /// terminated, its cleanup takes the job out of the queue.
+    fn hold_writes(r: *mut ngx_http_request_t) {
         // SAFETY: bitfields of a live request and its connection's event.
         unsafe {
-            let main = (*r).main;
-            (*main).set_blocked((*main).blocked() + 1);
             (*r).set_aio(1);
             let c = (*r).connection;
             DELAYED.with(|d| d.borrow_mut().entry(c as usize).or_insert((0, false)).0 += 1);
@@ -600,14 +604,12 @@ mod imp {
         }
     }
 
-    /// Undoes [`block`]. The connection's writes are let through (if we
-    /// held them back); returns whether other jobs of the connection still
-    /// wait, so that the caller holds them back again after this reply.
-    fn unblock(r: *mut ngx_http_request_t) -> bool {
-        // SAFETY: as in block().
+    /// Undoes [`hold_writes`]. The connection's writes are let through (if
+    /// we held them back); returns whether other jobs of the connection
+    /// still wait, so that the caller holds them back again after this reply.
+    fn release_writes(r: *mut ngx_http_request_t) -> bool {
+        // SAFETY: as in hold_writes().
         unsafe {
-            let main = (*r).main;
-            (*main).set_blocked((*main).blocked().saturating_sub(1));
             (*r).set_aio(0);
             let c: *mut ngx_connection_t = (*r).connection;
             DELAYED.with(|d| {
@@ -630,7 +632,7 @@ mod imp {
     }
 
     /// Holds back the writes of a connection that still has jobs waiting
-    /// (see [`block`]), unless something else delays them already.
+    /// (see [`hold_writes`]), unless something else delays them already.
     ///
     /// SAFETY: c is live (a blocked request of it still waits).
     unsafe fn delay_writes(c: *mut ngx_connection_t) {

@@ -43,6 +43,11 @@ enum Verdict {
 /// Profiles remembered per process (the pool's threads share them).
 const CACHE: usize = 32;
 
+/// Larger profiles are converted with but not remembered, so the cache
+/// holds at most `CACHE * CACHE_MAX_PROFILE` bytes of keys (real camera and
+/// display profiles are 0.5–4 KB; sRGB v4's LUT profile is 60 KB).
+const CACHE_MAX_PROFILE: usize = 64 << 10;
+
 /// One remembered verdict: the profile's bytes are the key, the CRC-32 is
 /// only a quick filter before comparing them.
 struct Entry {
@@ -89,7 +94,9 @@ fn verdict(icc: &[u8], layout: Layout) -> Verdict {
         return v;
     }
     let v = build(icc, layout);
-    lock().insert(crc, icc, rgba, v.clone());
+    if icc.len() <= CACHE_MAX_PROFILE {
+        lock().insert(crc, icc, rgba, v.clone());
+    }
     v
 }
 
