@@ -152,6 +152,18 @@ impl<T> Scheduler<T> {
         self.held
     }
 
+    /// Before the origin is asked: would a new request be shed whatever its
+    /// size? (Then it is answered 503 without fetching anything.)
+    pub fn saturated(&self, jobs: usize, limits: &Limits) -> Option<Shed> {
+        if self.held > 0 && self.held >= limits.size {
+            return Some(Shed::QueueBytes);
+        }
+        if self.running >= jobs.max(1) && self.queue.len() >= limits.length {
+            return Some(Shed::QueueFull);
+        }
+        None
+    }
+
     /// At the response header: may a body of `len` bytes be read and held?
     /// Always yes when nothing is held (one body of any size can wait).
     pub fn hold(&mut self, len: usize, limits: &Limits) -> Result<(), Shed> {
@@ -358,6 +370,22 @@ mod tests {
         s.hold(1, &L).unwrap();
         assert_eq!(s.admit(2, &L, 1), Admit::Shed(Shed::QueueFull));
         assert_eq!((s.running(), s.queued()), (2, 3));
+    }
+
+    #[test]
+    fn saturated_before_the_origin_is_asked() {
+        let mut s = Scheduler::<u32>::default();
+        assert_eq!(s.saturated(1, &L), None);
+        assert_eq!(s.admit(1, &L, 0), Admit::Run);
+        assert_eq!(s.saturated(1, &L), None, "room in the queue");
+        for i in 0..3 {
+            s.push(i);
+        }
+        assert_eq!(s.saturated(1, &L), Some(Shed::QueueFull));
+        assert_eq!(s.saturated(2, &L), None, "a free slot");
+        let mut s = Scheduler::<u32>::default();
+        s.hold(100, &L).unwrap();
+        assert_eq!(s.saturated(1, &L), Some(Shed::QueueBytes));
     }
 
     #[test]

@@ -33,7 +33,7 @@ select STDOUT; $| = 1;
 plan(skip_all => 'irs-tool not built') unless irs_tool();
 plan(skip_all => 'built without fault-injection') unless $ENV{TEST_IRS_FAULTS};
 
-my $t = Test::Nginx->new()->has(qw/http/);
+my $t = Test::Nginx->new()->has(qw/http proxy/);
 
 $t->write_file_expand('nginx.conf', <<'EOF');
 
@@ -71,11 +71,23 @@ http {
             image_resize_rs_overload original max_size=1m max_age=5s;
         }
 
+        location /p/ {
+            proxy_pass http://127.0.0.1:8081/;
+            image_resize_rs resize 100 100;
+        }
+
         location /slow/ {
             alias %%TESTDIR%%/;
             image_resize_rs resize 100 100;
             send_timeout 1s;
         }
+    }
+
+    server {
+        listen       127.0.0.1:8081;
+        server_name  origin;
+        access_log %%TESTDIR%%/origin.log irs;
+        location / { root %%TESTDIR%%; }
     }
 }
 
@@ -83,7 +95,7 @@ EOF
 
 my $jpg = make_image($t, 'jpeg', 640, 480, 'photo.jpg');
 
-$t->try_run('no image_resize_rs')->plan(19);
+$t->try_run('no image_resize_rs')->plan(21);
 
 ###############################################################################
 
@@ -140,11 +152,15 @@ my $took = time() - $t0;
 is(response_status($r), 503, 'queue full: 503');
 is(response_header($r, 'Retry-After'), '1', 'queue full: Retry-After');
 ok($took < 1, 'queue full: answered without waiting for a job');
+# the origin is not even asked
+my $early = http_get('/p/photo.jpg?early');
 is(dims(read_all($running)), 'jpeg 100x75', 'the running job finished');
 is(scalar(grep { dims(read_all($_)) eq 'jpeg 100x75' } @waiting), 3,
 	'the queued jobs ran');
-is(scalar(error_log_lines($t, qr/image_resize_rs_queue length reached: 503/)), 1,
-	'queue full: one log line');
+is(response_status($early), 503, 'queue full, proxied: 503');
+unlike($t->read_file('origin.log'), qr/early/, 'queue full: the origin was not asked');
+is(scalar(error_log_lines($t, qr/image_resize_rs_queue length reached: 503/)), 2,
+	'queue full: one log line each');
 ok(!error_log_lines($t, qr/processing inline/), 'nothing processed inline');
 
 # The queue's deadline: a job that waits 2 s gets 503.

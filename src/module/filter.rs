@@ -1136,14 +1136,34 @@ fn send_not_modified(r: &mut Request) -> ngx_int_t {
     next_header(r)
 }
 
-/// Precontent phase: nginx's not-modified filter would compare the
-/// client's validators with the origin's ETag, which is not the ETag of a
-/// negotiated format; [`not_modified`] does it instead.
-pub(crate) fn precontent(r: &mut Request) {
-    if let Some(conf) = Module::location_conf(r) {
-        if conf.mode() != Mode::Off && conf.negotiates() {
-            // SAFETY: a bitfield of a live request.
-            unsafe { (*raw(r)).set_disable_not_modified(1) };
+/// Precontent phase, before the origin is asked:
+/// - a worker that would shed this request anyway answers 503 now, so an
+///   overload costs no origin requests (unless the location's overload
+///   answer is the original, which needs the body);
+/// - nginx's not-modified filter would compare the client's validators
+///   with the origin's ETag, which is not the ETag of a negotiated format;
+///   [`not_modified`] does it instead.
+///
+/// Returns the status to finalize with, if any.
+pub(crate) fn precontent(r: &mut Request) -> Option<ngx_int_t> {
+    let conf = Module::location_conf(r)?;
+    if conf.mode() == Mode::Off {
+        return None;
+    }
+    if conf.thread_pool().is_some()
+        && !pipeline::is_cheap(conf.mode())
+        && !matches!(conf.overload, Some(Overload::Original { .. }))
+    {
+        if let Some(why) = threads::saturated(&conf.limits()) {
+            let rp = raw(r);
+            request_error(rp, format_args!("{}: 503", why.describe()));
+            push_header(rp, "Retry-After", "1".into());
+            return Some(NGX_HTTP_SERVICE_UNAVAILABLE as ngx_int_t);
         }
     }
+    if conf.negotiates() {
+        // SAFETY: a bitfield of a live request.
+        unsafe { (*raw(r)).set_disable_not_modified(1) };
+    }
+    None
 }

@@ -80,9 +80,17 @@ unsafe fn add_precontent_handler(cf: *mut ngx_conf_t) -> ngx_int_t {
 }
 
 unsafe extern "C" fn precontent_handler(r: *mut ngx::ffi::ngx_http_request_t) -> ngx_int_t {
+    // SAFETY: nginx calls phase handlers with a live request.
     let run = || filter::precontent(unsafe { ngx::http::Request::from_ngx_http_request(r) });
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
-    ngx::ffi::NGX_DECLINED as ngx_int_t
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+        .ok()
+        .flatten()
+        .unwrap_or(ngx::ffi::NGX_DECLINED as ngx_int_t)
+}
+
+unsafe extern "C" fn init_process(_cycle: *mut ngx::ffi::ngx_cycle_t) -> ngx_int_t {
+    let _ = std::panic::catch_unwind(threads::init_worker);
+    Status::NGX_OK.into()
 }
 
 // SAFETY: LocConf is the type create_loc_conf allocates for this module.
@@ -109,6 +117,7 @@ pub static mut ngx_http_image_resize_rs_module: ngx_module_t = ngx_module_t {
     // nginx reads the command table during config parsing only.
     commands: ptr::addr_of_mut!(conf::COMMANDS) as *mut ngx_command_t,
     type_: NGX_HTTP_MODULE as _,
+    init_process: Some(init_process),
     ..ngx_module_t::default()
 };
 

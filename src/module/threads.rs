@@ -104,7 +104,7 @@ pub(crate) fn run_job(
 }
 
 #[cfg(ngx_feature = "threads")]
-pub(crate) use imp::{hold, post, Pool, Slot};
+pub(crate) use imp::{hold, init_worker, post, saturated, Pool, Slot};
 
 #[cfg(ngx_feature = "threads")]
 mod imp {
@@ -228,6 +228,48 @@ mod imp {
         admission::auto_jobs(cpus, workers)
     }
 
+    /// Before the origin is asked: is the worker so busy that this request
+    /// would be shed anyway?
+    pub(crate) fn saturated(limits: &Limits) -> Option<Shed> {
+        let jobs = set_limits(limits);
+        SCHED.with(|sc| sc.borrow().saturated(jobs, limits))
+    }
+
+    /// In each worker before any request: large allocations (bodies,
+    /// decoded images, libjpeg's coefficient buffers) are mmap()ed and go
+    /// back to the system when freed. glibc's default raises its mmap
+    /// threshold after the first such free (up to 32 MB), and from then on
+    /// keeps every body-sized block in the heap of whichever pool thread
+    /// ran the job.
+    pub(crate) fn init_worker() {
+        #[cfg(target_env = "gnu")]
+        // SAFETY: a malloc tunable, set before the pool threads allocate.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+        }
+    }
+
+    /// [`init_worker`]'s threshold.
+    #[cfg(target_env = "gnu")]
+    const MMAP_THRESHOLD: i32 = 1 << 20;
+
+    /// Jobs on pool threads right now (the threads' own count, for
+    /// [`trim_if_idle`]).
+    static IN_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    /// On a pool thread after its job: the last job of a burst gives the
+    /// freed heap pages of every thread's arena back (`malloc_trim`), so an
+    /// idle worker returns to its idle size. Never on the event loop.
+    fn trim_if_idle() {
+        if IN_THREADS.fetch_sub(1, Ordering::AcqRel) == 1 {
+            #[cfg(target_env = "gnu")]
+            // SAFETY: glibc's own housekeeping, thread-safe.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
+    }
+
     /// At the response header: count `len` announced bytes against the
     /// queue's size bound, or say why not.
     pub(crate) fn hold(slot: &mut Slot, len: usize, limits: &Limits) -> Result<(), Shed> {
@@ -343,7 +385,9 @@ mod imp {
             let task = s.task;
             (*task).ctx = raw.cast();
             (*task).handler = Some(thread_handler);
+            IN_THREADS.fetch_add(1, Ordering::AcqRel);
             if ngx_thread_task_post(s.pool, task) != NGX_OK as isize {
+                IN_THREADS.fetch_sub(1, Ordering::AcqRel);
                 (*task).ctx = ptr::null_mut();
                 return Err(Box::from_raw(raw));
             }
@@ -428,6 +472,7 @@ mod imp {
         let job = unsafe { &mut *(data as *mut Job) };
         let body = core::mem::take(&mut job.body);
         job.done = Some(run_job(body, &job.settings, job.faults, &job.cancel));
+        trim_if_idle();
     }
 
     /// On the event loop: the task is back from the pool, or its timer
@@ -681,3 +726,11 @@ pub(crate) fn post(
 ) -> Result<(), (Vec<u8>, Shed)> {
     Err((body, Shed::PoolFull))
 }
+
+#[cfg(not(ngx_feature = "threads"))]
+pub(crate) fn saturated(_l: &crate::admission::Limits) -> Option<Shed> {
+    None
+}
+
+#[cfg(not(ngx_feature = "threads"))]
+pub(crate) fn init_worker() {}
