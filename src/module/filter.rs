@@ -1157,7 +1157,18 @@ pub(crate) fn precontent(r: &mut Request) -> Option<ngx_int_t> {
         if let Some(why) = threads::saturated(&conf.limits()) {
             let rp = raw(r);
             request_error(rp, format_args!("{}: 503", why.describe()));
-            push_header(rp, "Retry-After", "1".into());
+            // A context in Pass: the error page passes our header filter,
+            // which adds Retry-After, and the log variables say why.
+            if let Some(ctx) = new_ctx(r, conf, false) {
+                r.set_module_ctx(ctx.cast(), module());
+                // SAFETY: the fresh context of ours.
+                unsafe {
+                    (*ctx).state = State::Pass;
+                    (*ctx).stats.outcome = "refused";
+                    (*ctx).stats.reason = why.code();
+                    (*ctx).shed = true;
+                }
+            }
             return Some(NGX_HTTP_SERVICE_UNAVAILABLE as ngx_int_t);
         }
     }

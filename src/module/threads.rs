@@ -175,7 +175,10 @@ mod imp {
         fn drop(&mut self) {
             // The request pool is going: nothing of ours may wait (the
             // request cleanup took a queued job out; a posted one kept the
-            // request blocked). Give back what the body held.
+            // request blocked), but never leave the queue a dangling slot.
+            if let SlotState::Queued { id, .. } = self.state {
+                let _ = SCHED.try_with(|sc| sc.borrow_mut().remove(id));
+            }
             release(self);
         }
     }
@@ -186,13 +189,15 @@ mod imp {
         /// `image_resize_rs_jobs` resolved (auto) and the queue's limits,
         /// from the http{} level: the same for every location.
         static LIMITS: Cell<(usize, Limits)> = const { Cell::new((0, Limits::DEFAULT)) };
+        /// `auto`, worked out once per worker ([`init_worker`]).
+        static AUTO_JOBS: Cell<usize> = const { Cell::new(1) };
         /// Connections whose writes we hold back while their jobs wait:
         /// how many jobs, and whether we set `c->write->delayed`.
         static DELAYED: RefCell<HashMap<usize, (u32, bool)>> = RefCell::new(HashMap::new());
     }
 
     fn set_limits(limits: &Limits) -> usize {
-        let jobs = limits.jobs.unwrap_or_else(auto_jobs);
+        let jobs = limits.jobs.unwrap_or_else(|| AUTO_JOBS.with(Cell::get));
         LIMITS.with(|l| l.set((jobs, *limits)));
         jobs
     }
@@ -235,13 +240,15 @@ mod imp {
         SCHED.with(|sc| sc.borrow().saturated(jobs, limits))
     }
 
-    /// In each worker before any request: large allocations (bodies,
+    /// In each worker before any request (its CPU affinity is set): the
+    /// `auto` job count; and large allocations (bodies,
     /// decoded images, libjpeg's coefficient buffers) are mmap()ed and go
     /// back to the system when freed. glibc's default raises its mmap
     /// threshold after the first such free (up to 32 MB), and from then on
     /// keeps every body-sized block in the heap of whichever pool thread
     /// ran the job.
     pub(crate) fn init_worker() {
+        AUTO_JOBS.with(|a| a.set(auto_jobs()));
         #[cfg(target_env = "gnu")]
         // SAFETY: a malloc tunable, set before the pool threads allocate.
         unsafe {
