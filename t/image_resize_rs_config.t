@@ -67,13 +67,37 @@ my %bad = (
 		qr/"image_resize_rs_thread_pool" directive is duplicate/,
 	'image_resize_rs_s3_bucket 1.2.3.4; image_resize_rs_s3_credentials a b;' =>
 		qr/"image_resize_rs_s3_bucket" directive invalid bucket name/,
+	'image_resize_rs_jobs 2;' =>
+		qr/"image_resize_rs_jobs" directive is not allowed here/,
+	'image_resize_rs_queue length=2;' =>
+		qr/"image_resize_rs_queue" directive is not allowed here/,
+	'image_resize_rs_overload 404;' =>
+		qr/"image_resize_rs_overload" directive invalid value "404"/,
+	'image_resize_rs_overload original max=1;' =>
+		qr/"image_resize_rs_overload" directive unknown parameter "max=1"/,
+	http_level('image_resize_rs_jobs 0;') =>
+		qr/"image_resize_rs_jobs" directive invalid value "0"/,
+	http_level('image_resize_rs_jobs 129;') =>
+		qr/"image_resize_rs_jobs" directive invalid value "129"/,
+	http_level('image_resize_rs_queue depth=3;') =>
+		qr/"image_resize_rs_queue" directive unknown parameter "depth=3"/,
+	http_level('image_resize_rs_queue timeout=0;') =>
+		qr/"image_resize_rs_queue" directive invalid value "timeout=0"/,
+	http_level('image_resize_rs_queue size=1x;') =>
+		qr/"image_resize_rs_queue" directive invalid value "size=1x"/,
 );
+
+# A directive at http level, from inside conf()'s location block.
+sub http_level {
+	my ($directive) = @_;
+	return "} } $directive server { listen 127.0.0.1:8081; location / {";
+}
 
 # credentials must not come from the caller's environment here
 delete @ENV{qw/ AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN /};
 
 $t->write_file_expand('nginx.conf', conf('image_resize_rs resize 10 10;'));
-$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 3);
+$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 4);
 
 ###############################################################################
 
@@ -125,6 +149,12 @@ is($rc, 0, 'valid configuration accepted');
 
 ($rc, $out) = check($t, 'image_resize_rs_buffer 2m; image_resize_rs size;');
 is($rc, 0, 'size with buffer accepted');
+
+($rc, $out) = check($t, 'image_resize_rs resize 10 10; '
+	. 'image_resize_rs_overload original max_size=100k max_age=1m; '
+	. http_level('image_resize_rs_jobs auto; '
+	. 'image_resize_rs_queue length=10 size=8m timeout=500ms;'));
+is($rc, 0, 'admission directives accepted') or diag($out);
 
 {
 	local $ENV{AWS_ACCESS_KEY_ID} = 'AKIDENV';
