@@ -95,7 +95,7 @@ EOF
 
 my $jpg = make_image($t, 'jpeg', 640, 480, 'photo.jpg');
 
-$t->try_run('no image_resize_rs')->plan(21);
+$t->try_run('no image_resize_rs')->plan(22);
 
 ###############################################################################
 
@@ -189,6 +189,16 @@ is(dims(http_get('/r/photo.jpg?fresh')), 'jpeg 100x75', 'abandoned: a fresh requ
 ok(time() - $t0 < 4, 'abandoned: their jobs did not run');
 is(scalar(grep { /gone\d \S+ -$/ } split /\n/, $t->read_file('irs.log')), 3,
 	'abandoned: no outcome for the dropped jobs');
+
+# A client that goes away while its job runs: the job stops at its next
+# stage (here: right after the injected sleep, before decoding).
+
+my $c = start_get('/r/photo.jpg?cancel', 1000);
+sleep(0.3);
+close $c;
+sleep(1.2);
+like($t->read_file('irs.log'), qr/\?cancel 499 cancelled$/m,
+	'running job of a gone request: cancelled');
 
 # send_timeout does not end a request while its job runs.
 

@@ -694,6 +694,17 @@ pub(crate) fn job_done(r: &mut Request, done: Finished) {
     }
     // SAFETY: short write to our own state.
     unsafe {
+        if let Err(Failure::Pipeline(pipeline::Error::Cancelled)) = done.result {
+            // The request is gone (nginx finalizes it, not our body
+            // filter): only the log variables learn of it.
+            (*ctx).state = State::Pass;
+            (*ctx).stats.outcome = "cancelled";
+            (*ctx).stats.us = done.elapsed_us;
+            (*ctx).stats.bytes_in = done.body.len();
+            let rp = raw(r);
+            request_debug(rp, format_args!("the request is gone: job cancelled"));
+            return;
+        }
         if matches!((*ctx).state, State::Running) {
             (*ctx).state = State::Done(done);
         }
