@@ -22,6 +22,7 @@ use lib 'lib';
 use Test::Nginx;
 use Test::Nginx::ImageResize;
 
+use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes qw/ sleep time /;
 
@@ -33,7 +34,7 @@ select STDOUT; $| = 1;
 plan(skip_all => 'irs-tool not built') unless irs_tool();
 plan(skip_all => 'built without fault-injection') unless $ENV{TEST_IRS_FAULTS};
 
-my $t = Test::Nginx->new()->has(qw/http proxy/);
+my $t = Test::Nginx->new()->has(qw/http proxy http_v2/);
 
 $t->write_file_expand('nginx.conf', <<'EOF');
 
@@ -58,6 +59,7 @@ http {
 
     server {
         listen       127.0.0.1:8080;
+        listen       127.0.0.1:8082 http2;
         server_name  localhost;
 
         location /r/ {
@@ -95,7 +97,7 @@ EOF
 
 my $jpg = make_image($t, 'jpeg', 640, 480, 'photo.jpg');
 
-$t->try_run('no image_resize_rs')->plan(22);
+$t->try_run('no image_resize_rs')->plan(26);
 
 ###############################################################################
 
@@ -190,6 +192,24 @@ ok(time() - $t0 < 4, 'abandoned: their jobs did not run');
 is(scalar(grep { /gone\d \S+ -$/ } split /\n/, $t->read_file('irs.log')), 3,
 	'abandoned: no outcome for the dropped jobs');
 
+# HTTP/2: streams whose jobs wait are reset; the jobs never run.
+
+$running = start_get('/r/photo.jpg?h2run', 1500);
+sleep(0.3);
+my $h2 = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . port(8082))
+	or die "connect: $!";
+h2_start($h2);
+h2_get($h2, $_, "/r/photo.jpg?h2q$_", 'sleep=5000') for 1, 3, 5;
+sleep(0.3);
+h2_frame($h2, 3, 0, $_, pack('N', 8)) for 1, 3, 5;    # RST_STREAM, CANCEL
+h2_frame($h2, 6, 0, 0, 'irs-ping');                  # PING
+ok(h2_ping_ack($h2), 'h2: connection alive after the resets');
+is(dims(read_all($running)), 'jpeg 100x75', 'h2: the running job finished');
+close $h2;
+$t0 = time();
+is(dims(http_get('/r/photo.jpg?h2fresh')), 'jpeg 100x75', 'h2: a fresh request');
+ok(time() - $t0 < 4, 'h2: the reset streams\' jobs did not run');
+
 # A client that goes away while its job runs: the job stops at its next
 # stage (here: right after the injected sleep, before decoding).
 
@@ -218,5 +238,60 @@ is(response_header($r, 'Cache-Control'), 'max-age=5', 'overload original: max-ag
 read_all($_) for $running, @waiting;
 
 is(worker_pids($t), $workers, 'same worker throughout');
+###############################################################################
+
+# A minimal HTTP/2 client: a GET with one extra header, a reset, a ping.
+
+sub h2_frame {
+	my ($s, $type, $flags, $sid, $payload) = @_;
+	my $len = length $payload;
+	print $s pack('CnCCN', $len >> 16, $len & 0xffff, $type, $flags, $sid)
+		. $payload;
+}
+
+sub h2_start {
+	my ($s) = @_;
+	print $s "PRI * HTTP/2.0\x0d\x0a\x0d\x0aSM\x0d\x0a\x0d\x0a";
+	h2_frame($s, 4, 0, 0, '');                       # SETTINGS
+}
+
+# HPACK literal without indexing, new name, no Huffman.
+sub hpack {
+	my (@kv) = @_;
+	my $out = '';
+	while (my ($k, $v) = splice(@kv, 0, 2)) {
+		$out .= "\x00" . chr(length $k) . $k . chr(length $v) . $v;
+	}
+	return $out;
+}
+
+sub h2_get {
+	my ($s, $sid, $path, $fault) = @_;
+	h2_frame($s, 1, 0x4 | 0x1, $sid, hpack(':method' => 'GET',
+		':scheme' => 'http', ':path' => $path, ':authority' => 'localhost',
+		'x-irs-fault' => $fault));
+}
+
+# Reads frames for up to 10 s until a PING ack.
+sub h2_ping_ack {
+	my ($s) = @_;
+	my $buf = '';
+	my $sel = IO::Select->new($s);
+	my $until = time() + 10;
+	while (time() < $until) {
+		last unless $sel->can_read(1);
+		my $n = sysread($s, $buf, 65536, length $buf);
+		last unless $n;
+		while (length $buf >= 9) {
+			my ($l1, $l2, $type, $flags) = unpack('CnCC', $buf);
+			my $len = ($l1 << 16) | $l2;
+			last if length $buf < 9 + $len;
+			substr($buf, 0, 9 + $len) = '';
+			return 1 if $type == 6 && $flags & 1;
+			h2_frame($s, 4, 1, 0, '') if $type == 4 && !($flags & 1);
+		}
+	}
+	return 0;
+}
 
 ###############################################################################

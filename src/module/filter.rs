@@ -667,8 +667,9 @@ fn overloaded(
                 let ho = &mut (*rp).headers_out;
                 hide_header(&mut ho.headers, b"cache-control");
                 hide_header(&mut ho.headers, b"expires");
+                // (headers_out.cache_control is an array before nginx 1.23
+                // and a list after: hiding the entries is what both write.)
                 ho.expires = ptr::null_mut();
-                ho.cache_control.nelts = 0;
             }
             push_header(rp, "Cache-Control", format!("max-age={max_age}"));
             return release(r, ctx, body);

@@ -241,9 +241,9 @@ mod imp {
     }
 
     /// In each worker before any request (its CPU affinity is set): the
-    /// `auto` job count; and large allocations (bodies,
-    /// decoded images, libjpeg's coefficient buffers) are mmap()ed and go
-    /// back to the system when freed. glibc's default raises its mmap
+    /// `auto` job count; and large allocations (bodies, decoded images,
+    /// libjpeg's coefficient buffers) are mmap()ed and go back to the
+    /// system when freed. glibc's default raises its mmap
     /// threshold after the first such free (up to 32 MB), and from then on
     /// keeps every body-sized block in the heap of whichever pool thread
     /// ran the job.
@@ -260,21 +260,52 @@ mod imp {
     #[cfg(target_env = "gnu")]
     const MMAP_THRESHOLD: i32 = 1 << 20;
 
-    /// Jobs on pool threads right now (the threads' own count, for
-    /// [`trim_if_idle`]).
-    static IN_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    thread_local! {
+        /// The worker's trim task ([`trim_when_idle`]), and whether it is
+        /// posted.
+        static TRIM: Cell<(*mut ngx_thread_task_t, bool)> =
+            const { Cell::new((ptr::null_mut(), false)) };
+    }
 
-    /// On a pool thread after its job: the last job of a burst gives the
-    /// freed heap pages of every thread's arena back (`malloc_trim`), so an
-    /// idle worker returns to its idle size. Never on the event loop.
-    fn trim_if_idle() {
-        if IN_THREADS.fetch_sub(1, Ordering::AcqRel) == 1 {
-            #[cfg(target_env = "gnu")]
-            // SAFETY: glibc's own housekeeping, thread-safe.
-            unsafe {
-                libc::malloc_trim(0);
-            }
+    /// When the worker's last job is back and none waits: give the freed
+    /// heap pages of every pool thread's arena back to the system
+    /// (`malloc_trim`), so an idle worker returns to its idle size. It runs
+    /// as a task of its own on the pool, after the reply is on its way:
+    /// never on the event loop, never in a request's time.
+    fn trim_when_idle(pool: Pool) {
+        let (mut task, posted) = TRIM.with(Cell::get);
+        if posted {
+            return;
         }
+        // SAFETY: a task from the cycle's pool, made once per worker; its
+        // event's log is the cycle's (ngx_thread_task_alloc zeroes it).
+        unsafe {
+            if task.is_null() {
+                let cycle = ngx::ffi::ngx_cycle;
+                task = ngx_thread_task_alloc((*cycle).pool, 0);
+                if task.is_null() {
+                    return;
+                }
+                (*task).handler = Some(trim_handler);
+                (*task).event.handler = Some(trim_done);
+                (*task).event.log = (*cycle).log;
+            }
+            let ok = ngx_thread_task_post(pool, task) == NGX_OK as isize;
+            TRIM.with(|t| t.set((task, ok)));
+        }
+    }
+
+    /// On a pool thread.
+    unsafe extern "C" fn trim_handler(_data: *mut c_void, _log: *mut ngx_log_t) {
+        #[cfg(target_env = "gnu")]
+        // SAFETY: glibc's own housekeeping, thread-safe.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+
+    unsafe extern "C" fn trim_done(_ev: *mut ngx_event_t) {
+        TRIM.with(|t| t.set((t.get().0, false)));
     }
 
     /// At the response header: count `len` announced bytes against the
@@ -392,9 +423,7 @@ mod imp {
             let task = s.task;
             (*task).ctx = raw.cast();
             (*task).handler = Some(thread_handler);
-            IN_THREADS.fetch_add(1, Ordering::AcqRel);
             if ngx_thread_task_post(s.pool, task) != NGX_OK as isize {
-                IN_THREADS.fetch_sub(1, Ordering::AcqRel);
                 (*task).ctx = ptr::null_mut();
                 return Err(Box::from_raw(raw));
             }
@@ -479,7 +508,6 @@ mod imp {
         let job = unsafe { &mut *(data as *mut Job) };
         let body = core::mem::take(&mut job.body);
         job.done = Some(run_job(body, &job.settings, job.faults, &job.cancel));
-        trim_if_idle();
     }
 
     /// On the event loop: the task is back from the pool, or its timer
@@ -554,6 +582,12 @@ mod imp {
                 SCHED.with(|sc| sc.borrow_mut().finished());
                 // The next job starts before this reply is sent.
                 pump();
+                if SCHED.with(|sc| {
+                    let sc = sc.borrow();
+                    sc.running() == 0 && sc.queued() == 0
+                }) {
+                    trim_when_idle(s.pool);
+                }
                 let done = job.done.take().unwrap_or(Finished {
                     body: Vec::new(),
                     result: Err(Failure::Panic),
