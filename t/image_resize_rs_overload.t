@@ -240,30 +240,8 @@ read_all($_) for $running, @waiting;
 is(worker_pids($t), $workers, 'same worker throughout');
 ###############################################################################
 
-# A minimal HTTP/2 client: a GET with one extra header, a reset, a ping.
-
-sub h2_frame {
-	my ($s, $type, $flags, $sid, $payload) = @_;
-	my $len = length $payload;
-	print $s pack('CnCCN', $len >> 16, $len & 0xffff, $type, $flags, $sid)
-		. $payload;
-}
-
-sub h2_start {
-	my ($s) = @_;
-	print $s "PRI * HTTP/2.0\x0d\x0a\x0d\x0aSM\x0d\x0a\x0d\x0a";
-	h2_frame($s, 4, 0, 0, '');                       # SETTINGS
-}
-
-# HPACK literal without indexing, new name, no Huffman.
-sub hpack {
-	my (@kv) = @_;
-	my $out = '';
-	while (my ($k, $v) = splice(@kv, 0, 2)) {
-		$out .= "\x00" . chr(length $k) . $k . chr(length $v) . $v;
-	}
-	return $out;
-}
+# HTTP/2 (h2_frame, h2_start, hpack from Test::Nginx::ImageResize): a GET
+# with the fault header, and a reader for the PING ack.
 
 sub h2_get {
 	my ($s, $sid, $path, $fault) = @_;

@@ -288,32 +288,8 @@ is(dims(read_all($last)), 'png 300x214', 'quit: the running job finished');
 
 ###############################################################################
 
-# A minimal HTTP/2 client: enough frames for a GET, a reset and a ping.
-
-sub h2_frame {
-	my ($s, $type, $flags, $sid, $payload) = @_;
-	my $len = length $payload;
-	print $s pack('CnCCN', $len >> 16, $len & 0xffff, $type, $flags, $sid)
-		. $payload;
-}
-
-sub h2_start {
-	my ($s) = @_;
-	print $s "PRI * HTTP/2.0\x0d\x0a\x0d\x0aSM\x0d\x0a\x0d\x0a";
-	h2_frame($s, 4, 0, 0, '');                       # SETTINGS
-	# a big window so the server never waits for WINDOW_UPDATE
-	h2_frame($s, 8, 0, 0, pack('N', 0x3fffffff));
-}
-
-# HPACK literal without indexing, new name, no Huffman.
-sub hpack {
-	my (@kv) = @_;
-	my $out = '';
-	while (my ($k, $v) = splice(@kv, 0, 2)) {
-		$out .= "\x00" . chr(length $k) . $k . chr(length $v) . $v;
-	}
-	return $out;
-}
+# HTTP/2 (h2_frame, h2_start, hpack from Test::Nginx::ImageResize): a GET
+# and a reader.
 
 sub h2_get {
 	my ($s, $sid, $path) = @_;

@@ -20,8 +20,8 @@
 //! re-entered by our own error page.
 
 use core::ptr;
-use std::sync::atomic::AtomicBool;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::AtomicBool;
 
 use ngx::ffi::{
     ngx_alloc_chain_link, ngx_buf_t, ngx_chain_t, ngx_current_msec, ngx_http_clean_header,
@@ -34,14 +34,13 @@ use ngx::ffi::{
     NGX_HTTP_SERVICE_UNAVAILABLE, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, NGX_OK,
 };
 use ngx::http::{HttpModuleLocationConf, Request};
-use ngx::ngx_string;
 
 use super::conf::LocConf;
 use super::fault::{self, Fault};
 use super::log::{request_debug, request_error};
 use super::threads::{self, Failure, Finished, ThreadFaults};
-use crate::admission::{Overload, Shed};
 use super::Module;
+use crate::admission::{Overload, Shed};
 use crate::negotiate::{self, Token};
 use crate::pipeline::{self, Reply, Settings};
 use crate::value::Mode;
@@ -269,7 +268,12 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
                  processed (do not forward Range: proxy_set_header Range \"\")"
             ),
         );
-        return refuse(r, ctx, "partial", NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t);
+        return refuse(
+            r,
+            ctx,
+            "partial",
+            NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t,
+        );
     }
 
     let ct = ho.content_type.as_bytes();
@@ -288,7 +292,12 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
                 String::from_utf8_lossy(v)
             ),
         );
-        return refuse(r, ctx, "encoded", NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t);
+        return refuse(
+            r,
+            ctx,
+            "encoded",
+            NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t,
+        );
     }
 
     let len = ho.content_length_n;
@@ -300,7 +309,12 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
                 len, conf.buffer_size
             ),
         );
-        return refuse(r, ctx, "too_big", NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t);
+        return refuse(
+            r,
+            ctx,
+            "too_big",
+            NGX_HTTP_UNSUPPORTED_MEDIA_TYPE as ngx_int_t,
+        );
     }
     if len > 0 {
         // SAFETY: ctx was just stored; this borrow ends before any call out.
@@ -326,7 +340,12 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
             request_error(rp, format_args!("{}: 503", why.describe()));
             // SAFETY: short write to our own state.
             unsafe { (*ctx).shed = true };
-            return refuse(r, ctx, why.code(), NGX_HTTP_SERVICE_UNAVAILABLE as ngx_int_t);
+            return refuse(
+                r,
+                ctx,
+                why.code(),
+                NGX_HTTP_SERVICE_UNAVAILABLE as ngx_int_t,
+            );
         }
     }
 
@@ -658,7 +677,10 @@ fn overloaded(
         if body.len() <= max_size && pipeline::sniff(&body).is_some() {
             request_error(
                 rp,
-                format_args!("{}: sending the original, max-age={max_age}", why.describe()),
+                format_args!(
+                    "{}: sending the original, max-age={max_age}",
+                    why.describe()
+                ),
             );
             // SAFETY: short write to our own state; the headers are held.
             unsafe {
@@ -891,15 +913,7 @@ fn release(r: &mut Request, ctx: *mut Ctx, mut out: Vec<u8>) -> ngx_int_t {
     let rp = raw(r);
     // SAFETY: r is live; header fields are ours to rewrite until sent.
     unsafe {
-        let ho = &mut (*rp).headers_out;
-        ho.content_length_n = out.len() as i64;
-        if let Some(h) = ho.content_length.as_mut() {
-            h.hash = 0;
-        }
-        ho.content_length = ptr::null_mut();
-        // Ranges are off for our replies (allow_ranges = 0); don't advertise
-        // them (S3 sends "Accept-Ranges: bytes").
-        hide_header(&mut ho.headers, b"accept-ranges");
+        set_length(&mut (*rp).headers_out, out.len() as i64);
     }
     let (start, end) = {
         let range = out.as_mut_ptr_range();
@@ -969,22 +983,22 @@ fn add_server_timing(r: *mut ngx_http_request_t, st: &Stats) {
             value.push_str(&format!(", irs-{name};dur={}", ms(us)));
         }
     }
-    // SAFETY: a header entry pushed onto the live response list and filled
-    // from request-pool memory; every allocation checked.
-    unsafe {
-        let pool = (*r).pool;
-        let h = ngx_list_push(&mut (*r).headers_out.headers) as *mut ngx_table_elt_t;
-        let v = ngx_pnalloc(pool, value.len()) as *mut u8;
-        if h.is_null() || v.is_null() {
-            return;
-        }
-        ptr::copy_nonoverlapping(value.as_ptr(), v, value.len());
-        ptr::write_bytes(h, 0, 1);
-        (*h).hash = 1;
-        (*h).key = ngx_string!("Server-Timing");
-        (*h).value.len = value.len();
-        (*h).value.data = v;
+    push_header(r, "Server-Timing", value);
+}
+
+/// The reply's length (-1: unknown), as `ngx_http_clear_content_length`
+/// then a new value; and no `Accept-Ranges`: ranges are off for our replies
+/// (allow_ranges = 0), whatever the origin advertised (S3 sends
+/// "Accept-Ranges: bytes"), as `ngx_http_clear_accept_ranges`.
+fn set_length(ho: &mut ngx::ffi::ngx_http_headers_out_t, len: i64) {
+    ho.content_length_n = len;
+    // SAFETY: a non-null content_length points at a live header entry.
+    if let Some(h) = unsafe { ho.content_length.as_mut() } {
+        h.hash = 0;
     }
+    ho.content_length = ptr::null_mut();
+    // SAFETY: the response's own header list.
+    unsafe { hide_header(&mut ho.headers, b"accept-ranges") };
 }
 
 /// Hides every response header named `name` (lower case).
@@ -1031,13 +1045,7 @@ fn send_head(r: &mut Request, ctx: *mut Ctx) -> ngx_int_t {
     let rp = raw(r);
     // SAFETY: r is live; header fields are ours to rewrite until sent.
     unsafe {
-        let ho = &mut (*rp).headers_out;
-        ho.content_length_n = -1;
-        if let Some(h) = ho.content_length.as_mut() {
-            h.hash = 0;
-        }
-        ho.content_length = ptr::null_mut();
-        hide_header(&mut ho.headers, b"accept-ranges");
+        set_length(&mut (*rp).headers_out, -1);
         ngx_http_weak_etag(rp);
         (*ctx).state = State::Pass;
         (*ctx).stats.outcome = "head";
@@ -1132,12 +1140,7 @@ fn send_not_modified(r: &mut Request) -> ngx_int_t {
         ho.status = NGX_HTTP_NOT_MODIFIED as usize;
         ho.status_line.len = 0;
         ho.content_type.len = 0;
-        ho.content_length_n = -1;
-        if let Some(h) = ho.content_length.as_mut() {
-            h.hash = 0;
-        }
-        ho.content_length = ptr::null_mut();
-        hide_header(&mut ho.headers, b"accept-ranges");
+        set_length(ho, -1);
         if let Some(h) = ho.content_encoding.as_mut() {
             h.hash = 0;
         }

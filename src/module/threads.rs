@@ -146,16 +146,19 @@ mod imp {
         pool: Pool,
         /// Bytes of this request's body counted in the scheduler's `held`.
         held: usize,
-        /// The request cleanup is registered.
-        cleanup: bool,
     }
 
     enum SlotState {
         Idle,
         /// In the worker's queue under `id`, the task's timer the deadline.
-        Queued { id: u64, job: Box<Job> },
+        Queued {
+            id: u64,
+            job: Box<Job>,
+        },
         /// Posted to the pool; the thread owns the Job.
-        Posted { cancel: Arc<AtomicBool> },
+        Posted {
+            cancel: Arc<AtomicBool>,
+        },
     }
 
     impl Default for Slot {
@@ -166,7 +169,6 @@ mod imp {
                 task: ptr::null_mut(),
                 pool: ptr::null_mut(),
                 held: 0,
-                cleanup: false,
             }
         }
     }
@@ -186,9 +188,9 @@ mod imp {
     thread_local! {
         /// The worker's scheduler (the event loop's thread only).
         static SCHED: RefCell<Scheduler<*mut Slot>> = RefCell::new(Scheduler::default());
-        /// `image_resize_rs_jobs` resolved (auto) and the queue's limits,
-        /// from the http{} level: the same for every location.
-        static LIMITS: Cell<(usize, Limits)> = const { Cell::new((0, Limits::DEFAULT)) };
+        /// `image_resize_rs_jobs`, `auto` resolved (an http{}-level value:
+        /// the same for every location).
+        static JOBS: Cell<usize> = const { Cell::new(1) };
         /// `auto`, worked out once per worker ([`init_worker`]).
         static AUTO_JOBS: Cell<usize> = const { Cell::new(1) };
         /// Connections whose writes we hold back while their jobs wait:
@@ -198,12 +200,12 @@ mod imp {
 
     fn set_limits(limits: &Limits) -> usize {
         let jobs = limits.jobs.unwrap_or_else(|| AUTO_JOBS.with(Cell::get));
-        LIMITS.with(|l| l.set((jobs, *limits)));
+        JOBS.with(|j| j.set(jobs));
         jobs
     }
 
     fn jobs() -> usize {
-        LIMITS.with(|l| l.get().0).max(1)
+        JOBS.with(Cell::get).max(1)
     }
 
     /// `auto`: the CPUs this worker may run on, divided by worker_processes.
@@ -211,8 +213,7 @@ mod imp {
         // SAFETY: plain syscall into a local set.
         let cpus = unsafe {
             let mut set: libc::cpu_set_t = core::mem::zeroed();
-            if libc::sched_getaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0
-            {
+            if libc::sched_getaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
                 libc::CPU_COUNT(&set) as usize
             } else {
                 1
@@ -362,7 +363,6 @@ mod imp {
                 (*task).event.handler = Some(event_handler);
             }
             s.task = task;
-            s.cleanup = true;
         }
         s.r = rp;
         s.pool = pool;
@@ -438,13 +438,6 @@ mod imp {
         Ok(())
     }
 
-    /// [`start`] for a job that waited: its deadline timer becomes the
-    /// running job's, unless the pool refuses the job.
-    fn start_queued(s: &mut Slot, job: Box<Job>) -> Result<(), Box<Job>> {
-        // start() re-arms the task's timer for the running job.
-        start(s, job)
-    }
-
     /// Starts waiting jobs while slots are free.
     fn pump() {
         loop {
@@ -457,7 +450,8 @@ mod imp {
             else {
                 continue;
             };
-            match start_queued(s, job) {
+            // start() turns the deadline timer into the running job's.
+            match start(s, job) {
                 Ok(()) => release(s),
                 Err(job) if SCHED.with(|sc| sc.borrow().running()) > 1 => {
                     // The pool is full for now: first in line again, under
@@ -541,7 +535,8 @@ mod imp {
             SlotState::Queued { id, .. } if timedout => {
                 let id = *id;
                 SCHED.with(|sc| sc.borrow_mut().remove(id));
-                let SlotState::Queued { job, .. } = core::mem::replace(&mut s.state, SlotState::Idle)
+                let SlotState::Queued { job, .. } =
+                    core::mem::replace(&mut s.state, SlotState::Idle)
                 else {
                     unreachable!()
                 };

@@ -205,20 +205,22 @@ pub fn run_cancellable(
         avif_quality: s.avif_quality.clamp(1, 100),
         avif_speed: s.avif_speed.clamp(1, 10),
     };
-    Ok(match transform_image(ty, body, &job, &out, None, stages, cancel)? {
-        Outcome::AsIs => Reply::Original(ty),
-        Outcome::Encoded {
-            ty,
-            bytes,
-            width,
-            height,
-        } => Reply::Image {
-            ty,
-            bytes,
-            width,
-            height,
+    Ok(
+        match transform_image(ty, body, &job, &out, None, stages, cancel)? {
+            Outcome::AsIs => Reply::Original(ty),
+            Outcome::Encoded {
+                ty,
+                bytes,
+                width,
+                height,
+            } => Reply::Image {
+                ty,
+                bytes,
+                width,
+                height,
+            },
         },
-    })
+    )
 }
 
 #[cfg(test)]

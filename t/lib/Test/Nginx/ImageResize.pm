@@ -8,7 +8,7 @@ use strict;
 
 use base qw/ Exporter /;
 our @EXPORT = qw/ irs_tool make_image image_info response_body response_header
-    response_status error_log_lines dribble_daemon /;
+    response_status error_log_lines dribble_daemon h2_frame h2_start hpack /;
 
 use File::Temp ();
 use IO::Socket::INET;
@@ -83,6 +83,32 @@ sub error_log_lines {
 	my ($t, $re) = @_;
 	my $log = $t->read_file('error.log');
 	return grep { /$re/ } split /\n/, $log;
+}
+
+# A minimal HTTP/2 client's pieces: a frame, the connection preface (with a
+# big window so the server never waits for WINDOW_UPDATE), and HPACK
+# literals without indexing, new name, no Huffman.
+sub h2_frame {
+	my ($s, $type, $flags, $sid, $payload) = @_;
+	my $len = length $payload;
+	print $s pack('CnCCN', $len >> 16, $len & 0xffff, $type, $flags, $sid)
+		. $payload;
+}
+
+sub h2_start {
+	my ($s) = @_;
+	print $s "PRI * HTTP/2.0\x0d\x0a\x0d\x0aSM\x0d\x0a\x0d\x0a";
+	h2_frame($s, 4, 0, 0, '');                       # SETTINGS
+	h2_frame($s, 8, 0, 0, pack('N', 0x3fffffff));    # WINDOW_UPDATE
+}
+
+sub hpack {
+	my (@kv) = @_;
+	my $out = '';
+	while (my ($k, $v) = splice(@kv, 0, 2)) {
+		$out .= "\x00" . chr(length $k) . $k . chr(length $v) . $v;
+	}
+	return $out;
 }
 
 # An origin that answers every request with a fixed body written in tiny
