@@ -21,7 +21,7 @@ use ngx::ffi::{
 use ngx::http::Request;
 use ngx::ngx_string;
 
-use super::threads;
+use super::job as threads;
 use crate::admission::{self, Limits, Overload};
 use crate::negotiate::{self, Formats, Output, Token};
 use crate::pipeline::{Settings, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED};

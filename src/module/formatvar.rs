@@ -37,7 +37,12 @@ unsafe extern "C" fn format_variable(
     let run = || {
         // SAFETY: nginx calls variable handlers with a live request.
         let req = unsafe { Request::from_ngx_http_request(r) };
-        let token = Module::location_conf(req).and_then(|c| c.format_token(req));
+        // The request's own evaluation if the filter made one, else the
+        // location's (a front location without the filter).
+        let token = match super::filter::ctx(req).and_then(|c| c.token()) {
+            Some(t) => t,
+            None => Module::location_conf(req).and_then(|c| c.format_token(req)),
+        };
         // SAFETY: v is the slot nginx gave us; the token strings are static.
         unsafe {
             match token {

@@ -3,12 +3,15 @@
 //! [`crate::pipeline`] and [`crate::s3`].
 
 mod conf;
+mod eval;
 mod fault;
 mod filter;
 mod formatvar;
+mod job;
 mod log;
+mod reply;
+mod request;
 mod s3vars;
-mod threads;
 mod vars;
 
 #[cfg(feature = "export-modules")]
@@ -49,47 +52,38 @@ impl HttpModule for Module {
     }
 
     unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
-        filter::install();
-        // SAFETY: nginx calls this with the parsed configuration.
-        unsafe { add_precontent_handler(cf) }
+        use ngx::ffi::{
+            ngx_array_push, ngx_http_handler_pt,
+            ngx_http_phases_NGX_HTTP_PRECONTENT_PHASE as NGX_HTTP_PRECONTENT_PHASE,
+        };
+        use ngx::http::{HttpModuleMainConf, NgxHttpCoreModule};
+        reply::install(filter::header_filter, filter::body_filter);
+        // SAFETY: nginx calls this with the configuration it is finishing,
+        // whose core main conf exists; the precontent phase's handler array
+        // gets one more slot (checked), as C modules push theirs.
+        unsafe {
+            let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(&*cf) else {
+                return Status::NGX_ERROR.into();
+            };
+            let phase = &mut cmcf.phases[NGX_HTTP_PRECONTENT_PHASE as usize];
+            let Some(h) =
+                (ngx_array_push(&mut phase.handlers) as *mut ngx_http_handler_pt).as_mut()
+            else {
+                return Status::NGX_ERROR.into();
+            };
+            *h = Some(filter::precontent_handler);
+        }
+        Status::NGX_OK.into()
     }
 }
 
-/// Registers [`precontent_handler`] in the precontent phase.
-///
-/// SAFETY: cf is the configuration nginx is finishing.
-unsafe fn add_precontent_handler(cf: *mut ngx_conf_t) -> ngx_int_t {
-    use ngx::ffi::{
-        ngx_array_push, ngx_http_handler_pt,
-        ngx_http_phases_NGX_HTTP_PRECONTENT_PHASE as NGX_HTTP_PRECONTENT_PHASE,
-    };
-    use ngx::http::{HttpModuleMainConf, NgxHttpCoreModule};
-    // SAFETY: the core main conf exists while http{} is being finished.
-    let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(unsafe { &*cf }) else {
-        return Status::NGX_ERROR.into();
-    };
-    let phase = &mut cmcf.phases[NGX_HTTP_PRECONTENT_PHASE as usize];
-    // SAFETY: the phase's handler array, pushed as C modules do.
-    let h = unsafe { ngx_array_push(&mut phase.handlers) } as *mut ngx_http_handler_pt;
-    if h.is_null() {
-        return Status::NGX_ERROR.into();
-    }
-    // SAFETY: h is a fresh slot of the array.
-    unsafe { *h = Some(precontent_handler) };
-    Status::NGX_OK.into()
-}
-
-unsafe extern "C" fn precontent_handler(r: *mut ngx::ffi::ngx_http_request_t) -> ngx_int_t {
-    // SAFETY: nginx calls phase handlers with a live request.
-    let run = || filter::precontent(unsafe { ngx::http::Request::from_ngx_http_request(r) });
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
-        .ok()
-        .flatten()
-        .unwrap_or(ngx::ffi::NGX_DECLINED as ngx_int_t)
-}
-
-unsafe extern "C" fn init_process(_cycle: *mut ngx::ffi::ngx_cycle_t) -> ngx_int_t {
-    let _ = std::panic::catch_unwind(threads::init_worker);
+unsafe extern "C" fn init_process(cycle: *mut ngx::ffi::ngx_cycle_t) -> ngx_int_t {
+    use ngx::core::{CoreModuleMainConf, NgxCoreModule};
+    // SAFETY: nginx calls init_process with the worker's live cycle.
+    let cycle = unsafe { &*cycle };
+    let workers = NgxCoreModule::main_conf(cycle).map_or(1, |c| c.worker_processes.max(1));
+    let pool = cycle.pool;
+    let _ = std::panic::catch_unwind(|| job::init_worker(workers as usize, pool));
     Status::NGX_OK.into()
 }
 

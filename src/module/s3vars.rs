@@ -142,7 +142,11 @@ unsafe extern "C" fn field_variable(
         Ok(None) => not_found(v),
         Err(msg) => {
             // Fails the proxied request with 500; the reason never holds a secret.
-            request_error(r, format_args!("{msg}"));
+            // SAFETY: nginx calls variable handlers with a live request.
+            request_error(
+                unsafe { &*(r as *const ngx::http::Request) },
+                format_args!("{msg}"),
+            );
             NGX_ERROR as ngx_int_t
         }
     };
@@ -276,7 +280,9 @@ fn sign(
     // (configure `proxy_method GET;`, as conf/nginx.conf does).
     let signed = s3::sign("GET", &host, &path, "", region, creds, now)
         .map_err(|e| format!("S3 request signing failed: {e}"))?;
-    request_debug(r, format_args!("signed GET {host}{path} for {region}"));
+    // SAFETY: r is the live request being signed for.
+    let req = unsafe { &*(r as *const ngx::http::Request) };
+    request_debug(req, format_args!("signed GET {host}{path} for {region}"));
 
     let mut out = String::with_capacity(512);
     out.push_str(&bucket.url(&key));

@@ -12,7 +12,7 @@ use ngx::ffi::{
 use ngx::http::Request;
 use ngx::ngx_string;
 
-use super::filter::{get_ctx, Stats};
+use super::filter::{ctx, Stats};
 
 const STATUS: usize = 0;
 const TIME: usize = 1;
@@ -68,9 +68,7 @@ unsafe extern "C" fn get(
     let run = || {
         // SAFETY: nginx calls variable handlers with a live request.
         let req = unsafe { Request::from_ngx_http_request(r) };
-        let ctx = get_ctx(req);
-        // SAFETY: the Ctx lives in the request pool; a copy of its stats.
-        let stats = (!ctx.is_null()).then(|| unsafe { (*ctx).stats });
+        let stats = ctx(req).map(|c| c.stats());
         let value = stats.and_then(|st| text(&st, data));
         // SAFETY: v is the slot nginx gave us; the value goes to the request pool.
         unsafe {
