@@ -28,6 +28,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+use ngx::core::Status;
 use ngx::ffi::{
     ngx_buf_t, ngx_chain_t, ngx_http_clean_header, ngx_http_filter_finalize_request,
     ngx_http_request_t, ngx_int_t, ngx_pcalloc, ngx_pool_cleanup_add, ngx_read_file, NGX_AGAIN,
@@ -193,17 +194,18 @@ unsafe extern "C" fn drop_ctx(data: *mut core::ffi::c_void) {
     unsafe { ptr::drop_in_place(data as *mut Ctx) };
 }
 
-/// Never let a panic unwind into nginx: a bug costs one request (a 500 and
-/// one log line), not a worker.
-pub(crate) unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx_int_t {
-    // SAFETY: nginx calls filters with a live request on its own thread.
-    let r = unsafe { Request::from_ngx_http_request(r) };
-    catch_unwind(AssertUnwindSafe(|| header_filter_impl(r))).unwrap_or_else(|_| {
-        request_error(r, format_args!("internal error (panic) while filtering"));
-        // A status: nginx finalizes the request with it (an error page).
-        NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t
-    })
-}
+// Never let a panic unwind into nginx: a bug costs one request (a 500 and
+// one log line), not a worker. (ngx's handler macro turns the pointer nginx
+// calls filters with, a live request on its own thread, into a reference.)
+ngx::http_request_handler!(header_filter, |r: &mut Request| {
+    Status(
+        catch_unwind(AssertUnwindSafe(|| header_filter_impl(r))).unwrap_or_else(|_| {
+            request_error(r, format_args!("internal error (panic) while filtering"));
+            // A status: nginx finalizes the request with it (an error page).
+            NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t
+        }),
+    )
+});
 
 pub(crate) unsafe extern "C" fn body_filter(
     r: *mut ngx_http_request_t,
@@ -233,21 +235,24 @@ pub(crate) unsafe extern "C" fn body_filter(
     })
 }
 
-/// Precontent phase, before the origin is asked:
-/// - a worker that would shed this request anyway answers 503 now, so an
-///   overload costs no origin requests (unless the location's overload
-///   answer is the original, which needs the body);
-/// - nginx's not-modified filter would compare the client's validators
-///   with the origin's ETag, which is not the ETag of a negotiated format;
-///   [`reply::not_modified`] does it instead.
-pub(crate) unsafe extern "C" fn precontent_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
-    // SAFETY: nginx calls phase handlers with a live request.
-    let r = unsafe { Request::from_ngx_http_request(r) };
-    catch_unwind(AssertUnwindSafe(|| precontent(r)))
+// Precontent phase, before the origin is asked:
+// - a worker that would shed this request anyway answers 503 now, so an
+//   overload costs no origin requests (unless the location's overload
+//   answer is the original, which needs the body);
+// - nginx's not-modified filter would compare the client's validators
+//   with the origin's ETag, which is not the ETag of a negotiated format;
+//   [`reply::not_modified`] does it instead.
+ngx::http_request_handler!(precontent_handler, |r: &mut Request| {
+    let rc = catch_unwind(AssertUnwindSafe(|| precontent(r)))
         .ok()
-        .flatten()
-        .unwrap_or(NGX_DECLINED as ngx_int_t)
-}
+        .flatten();
+    Status(rc.unwrap_or(NGX_DECLINED as ngx_int_t))
+});
+
+/// The filter's entries, for postconfiguration to install.
+pub(crate) type Handler = extern "C" fn(*mut ngx_http_request_t) -> ngx_int_t;
+pub(crate) const HEADER_FILTER: Handler = header_filter;
+pub(crate) const PRECONTENT_HANDLER: Handler = precontent_handler;
 
 fn precontent(r: &mut Request) -> Option<ngx_int_t> {
     let conf = Module::location_conf(r)?;

@@ -112,7 +112,7 @@ pub(crate) fn run_job(
 }
 
 #[cfg(ngx_feature = "threads")]
-pub(crate) use imp::{hold, init_worker, post, saturated, Pool, Slot};
+pub(crate) use imp::{hold, init_process, post, saturated, Pool, Slot};
 
 #[cfg(ngx_feature = "threads")]
 mod imp {
@@ -125,7 +125,7 @@ mod imp {
 
     use ngx::ffi::{
         ngx_add_timer, ngx_del_timer, ngx_event_t, ngx_http_cleanup_add, ngx_http_log_ctx_t,
-        ngx_http_request_t, ngx_http_run_posted_requests, ngx_log_t, ngx_thread_pool_t,
+        ngx_http_request_t, ngx_http_run_posted_requests, ngx_int_t, ngx_log_t, ngx_thread_pool_t,
         ngx_thread_task_alloc, ngx_thread_task_post, ngx_thread_task_t, NGX_LOG_WARN, NGX_OK,
     };
     use ngx::http::Request;
@@ -185,6 +185,17 @@ mod imp {
         }
     }
 
+    impl Slot {
+        /// The slot's request.
+        fn request<'a>(&self) -> &'a mut Request {
+            // SAFETY: set by post() before the slot is queued, posted or
+            // given a cleanup, and only read while one of those keeps the
+            // request alive (its queue entry, its blocked count, or nginx
+            // running the cleanup before it frees the request).
+            unsafe { Request::from_ngx_http_request(self.r.get()) }
+        }
+    }
+
     impl Drop for Slot {
         fn drop(&mut self) {
             // The request pool is going: nothing of ours may wait (the
@@ -235,8 +246,8 @@ mod imp {
         SCHED.with(|sc| sc.borrow().saturated(jobs, limits))
     }
 
-    /// In each worker before any request (its CPU affinity is set), with
-    /// `worker_processes` and the cycle's pool:
+    /// The module's init_process, in each worker before any request (its
+    /// CPU affinity is set):
     /// - the `auto` job count: the CPUs this worker may use (affinity and
     ///   cgroup quota, as `std::thread::available_parallelism` reads them),
     ///   divided by worker_processes;
@@ -246,23 +257,32 @@ mod imp {
     ///   free (up to 32 MB), and from then on keeps every body-sized block
     ///   in the heap of whichever pool thread ran the job;
     /// - the task that trims the heaps when the worker goes idle.
-    pub(crate) fn init_worker(workers: usize, cycle_pool: *mut ngx::ffi::ngx_pool_t) {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        AUTO_JOBS.with(|a| a.set(admission::auto_jobs(cpus, workers)));
-        // SAFETY: a malloc tunable, set before the pool threads allocate;
-        // the trim task comes from the cycle's pool (it lives as long as the
-        // worker) and its event gets the cycle's log (ngx_thread_task_alloc
-        // zeroes it, and a timer or debug line would read it).
-        unsafe {
+    pub(crate) unsafe extern "C" fn init_process(cycle: *mut ngx::ffi::ngx_cycle_t) -> ngx_int_t {
+        use ngx::core::{CoreModuleMainConf, NgxCoreModule};
+        // SAFETY: nginx calls init_process with the worker's live cycle. The
+        // malloc tunable is set before the pool threads allocate. The trim
+        // task comes from the cycle's pool (it lives as long as the worker)
+        // and its event gets the cycle's log (ngx_thread_task_alloc zeroes
+        // it, and a timer or debug line would read it).
+        let cycle = unsafe {
             #[cfg(target_env = "gnu")]
             libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-            if let Some(task) = ngx_thread_task_alloc(cycle_pool, 0).as_mut() {
-                task.handler = Some(trim_handler);
+            let cycle = &*cycle;
+            if let Some(task) = ngx_thread_task_alloc(cycle.pool, 0).as_mut() {
+                // No Job: thread_handler trims (ngx_thread_task_alloc
+                // points ctx past the task, at its zero-size payload).
+                task.ctx = ptr::null_mut();
+                task.handler = Some(thread_handler);
                 task.event.handler = Some(trim_done);
-                task.event.log = (*ngx::ffi::ngx_cycle).log;
+                task.event.log = cycle.log;
                 TRIM.with(|t| t.set((task, false)));
             }
-        }
+            cycle
+        };
+        let workers = NgxCoreModule::main_conf(cycle).map_or(1, |c| c.worker_processes.max(1));
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        AUTO_JOBS.with(|a| a.set(admission::auto_jobs(cpus, workers as usize)));
+        NGX_OK as ngx_int_t
     }
 
     /// [`init_worker`]'s threshold.
@@ -282,15 +302,6 @@ mod imp {
         // SAFETY: the worker's own trim task (init_worker), not posted now.
         let ok = unsafe { ngx_thread_task_post(pool, task) } == NGX_OK as isize;
         TRIM.with(|t| t.set((task, ok)));
-    }
-
-    /// On a pool thread.
-    unsafe extern "C" fn trim_handler(_data: *mut c_void, _log: *mut ngx_log_t) {
-        #[cfg(target_env = "gnu")]
-        // SAFETY: glibc's own housekeeping, thread-safe.
-        unsafe {
-            libc::malloc_trim(0);
-        }
     }
 
     unsafe extern "C" fn trim_done(_ev: *mut ngx_event_t) {
@@ -432,7 +443,7 @@ mod imp {
         let raw = Box::into_raw(job);
         let task = s.task.get();
         // SAFETY: the task is ours and not posted; the Job is reclaimed
-        // exactly once, in complete() or right below. Posted, the pool holds
+        // exactly once, in event_handler() or right below. Posted, the pool holds
         // the task (request-pool memory), so the request must not be freed
         // until it is back, whatever happens to it meanwhile: its main
         // request is blocked, as ngx_http_copy_thread_handler does (at most
@@ -450,22 +461,6 @@ mod imp {
         timer(s, Some(TIMER_MS));
         *s.state.borrow_mut() = SlotState::Posted { cancel };
         Ok(())
-    }
-
-    /// The task is back from the pool: its Job, and the request unblocked.
-    fn complete(s: &Slot) -> Box<Job> {
-        timer(s, None);
-        // SAFETY: the pool is done with the task (nginx called its event
-        // handler), whose ctx is the Job start() leaked; start() raised the
-        // main request's blocked count.
-        unsafe {
-            let task = s.task.get();
-            let job = Box::from_raw((*task).ctx as *mut Job);
-            (*task).ctx = ptr::null_mut();
-            let main = &mut *(*s.r.get()).main;
-            main.set_blocked(main.blocked() - 1);
-            job
-        }
     }
 
     /// Starts waiting jobs while slots are free.
@@ -506,20 +501,29 @@ mod imp {
         static NICED: Cell<bool> = const { Cell::new(false) };
     }
 
-    /// On the pool thread: only the Job, never nginx memory (not even `log`).
+    /// On a pool thread: a Job (never nginx memory, not even `log`), or,
+    /// for the worker's trim task (no ctx), `malloc_trim`.
     unsafe extern "C" fn thread_handler(data: *mut c_void, _log: *mut ngx_log_t) {
         let nice = !NICED.with(|n| n.replace(true));
-        // SAFETY: data is the Job start() leaked; the event loop does not
-        // touch it until complete(), after this returns. Once per pool
-        // thread, its own priority is lowered (on Linux,
-        // setpriority(PRIO_PROCESS, 0) applies to the calling thread only).
+        // SAFETY: data is null (the trim task) or the Job start() leaked; the
+        // event loop does not touch it until the task's event handler runs,
+        // after this returns. Once per pool thread, its own priority is
+        // lowered (on Linux, setpriority(PRIO_PROCESS, 0) applies to the
+        // calling thread only); malloc_trim is glibc's own, thread-safe.
         let job = unsafe {
             #[cfg(target_os = "linux")]
             if nice {
                 let now = libc::getpriority(libc::PRIO_PROCESS, 0);
                 libc::setpriority(libc::PRIO_PROCESS, 0, (now + POOL_NICE).min(19));
             }
-            &mut *(data as *mut Job)
+            match (data as *mut Job).as_mut() {
+                Some(job) => job,
+                None => {
+                    #[cfg(target_env = "gnu")]
+                    libc::malloc_trim(0);
+                    return;
+                }
+            }
         };
         let _ = nice;
         let body = core::mem::take(&mut job.body);
@@ -530,10 +534,12 @@ mod imp {
     /// fired (the queue's deadline, or the running job's 60 s alert).
     unsafe extern "C" fn event_handler(ev: *mut ngx_event_t) {
         // SAFETY: ev is the event of a task of ours (make_task); its data is
-        // the slot, whose request stayed alive (blocked or queued) since.
-        // The request becomes the log's current one, as
-        // ngx_http_set_log_request() does.
-        let (ev, s) = unsafe {
+        // the slot, whose request stayed alive (blocked or queued) since; the
+        // request becomes the log's current one, as
+        // ngx_http_set_log_request() does. A task that is back (not a timer)
+        // gives back the Job start() leaked, and unblocks the main request
+        // start() blocked.
+        let (ev, s, back) = unsafe {
             let ev = &mut *ev;
             let s = &*(ev.data as *const Slot);
             let r = s.r.get();
@@ -541,14 +547,46 @@ mod imp {
             if let Some(lctx) = lctx.as_mut() {
                 lctx.current_request = r;
             }
-            (ev, s)
+            let posted = matches!(*s.state.borrow(), SlotState::Posted { .. });
+            let back = if posted && ev.timedout() == 0 {
+                let task = s.task.get();
+                let job = Box::from_raw((*task).ctx as *mut Job);
+                (*task).ctx = ptr::null_mut();
+                let main = &mut *(*r).main;
+                main.set_blocked(main.blocked() - 1);
+                Some(job)
+            } else {
+                None
+            };
+            (ev, s, back)
         };
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| on_event(ev, s)));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| on_event(ev, s, back)));
     }
 
-    fn on_event(ev: &mut ngx_event_t, s: &Slot) {
+    fn on_event(ev: &mut ngx_event_t, s: &Slot, back: Option<Box<Job>>) {
         let timedout = ev.timedout() != 0;
         ev.set_timedout(0);
+        if let Some(mut job) = back {
+            *s.state.borrow_mut() = SlotState::Idle;
+            timer(s, None);
+            sched(|sc| sc.finished());
+            // The next job starts before this reply is sent.
+            pump();
+            if SCHED.with(|sc| {
+                let sc = sc.borrow();
+                sc.running() == 0 && sc.queued() == 0
+            }) {
+                trim_when_idle(s.pool.get());
+            }
+            let done = job.done.take().unwrap_or(Finished {
+                body: Vec::new(),
+                result: Err(Failure::Panic),
+                elapsed_us: 0,
+                stages: Default::default(),
+            });
+            drop(job);
+            return finish(s, done);
+        }
         let state = core::mem::replace(&mut *s.state.borrow_mut(), SlotState::Idle);
         match state {
             SlotState::Queued { id, job } if timedout => {
@@ -558,35 +596,13 @@ mod imp {
             }
             SlotState::Posted { .. } if timedout => {
                 *s.state.borrow_mut() = state;
-                // The request's log (the task's event carries it).
-                let log = ev.log;
                 ngx::ngx_log_error!(
                     NGX_LOG_WARN,
-                    log,
+                    ev.log,
                     "image_resize_rs: image processing takes more than {} s",
                     TIMER_MS / 1000
                 );
                 timer(s, Some(TIMER_MS));
-            }
-            SlotState::Posted { .. } => {
-                let mut job = complete(s);
-                sched(|sc| sc.finished());
-                // The next job starts before this reply is sent.
-                pump();
-                if SCHED.with(|sc| {
-                    let sc = sc.borrow();
-                    sc.running() == 0 && sc.queued() == 0
-                }) {
-                    trim_when_idle(s.pool.get());
-                }
-                let done = job.done.take().unwrap_or(Finished {
-                    body: Vec::new(),
-                    result: Err(Failure::Panic),
-                    elapsed_us: 0,
-                    stages: Default::default(),
-                });
-                drop(job);
-                finish(s, done);
             }
             other => *s.state.borrow_mut() = other,
         }
@@ -597,9 +613,7 @@ mod imp {
     fn finish(s: &Slot, done: Finished) {
         timer(s, None);
         let rp = s.r.get();
-        // SAFETY: the slot's request is alive until it is resumed below (its
-        // main request's blocked count or its queue entry kept it).
-        let r = unsafe { Request::from_ngx_http_request(rp) };
+        let r = s.request();
         // Other jobs of this connection may still wait: its writes are let
         // through for this reply and held back again after it.
         let held_back = release_writes(r);
@@ -660,9 +674,7 @@ mod imp {
                     timer(s, None);
                     // nginx goes on terminating the request once nothing
                     // blocks it: nothing to resume.
-                    // SAFETY: the request is being terminated, not freed.
-                    let r = unsafe { Request::from_ngx_http_request(s.r.get()) };
-                    let _ = release_writes(r);
+                    let _ = release_writes(s.request());
                 }
             }
         }));
@@ -762,4 +774,8 @@ pub(crate) fn saturated(_l: &crate::admission::Limits) -> Option<Shed> {
 }
 
 #[cfg(not(ngx_feature = "threads"))]
-pub(crate) fn init_worker(_workers: usize, _pool: *mut ngx::ffi::ngx_pool_t) {}
+pub(crate) unsafe extern "C" fn init_process(
+    _cycle: *mut ngx::ffi::ngx_cycle_t,
+) -> ngx::ffi::ngx_int_t {
+    ngx::ffi::NGX_OK as ngx::ffi::ngx_int_t
+}

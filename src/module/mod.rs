@@ -57,11 +57,16 @@ impl HttpModule for Module {
             ngx_http_phases_NGX_HTTP_PRECONTENT_PHASE as NGX_HTTP_PRECONTENT_PHASE,
         };
         use ngx::http::{HttpModuleMainConf, NgxHttpCoreModule};
-        reply::install(filter::header_filter, filter::body_filter);
-        // SAFETY: nginx calls this with the configuration it is finishing,
-        // whose core main conf exists; the precontent phase's handler array
-        // gets one more slot (checked), as C modules push theirs.
+        // SAFETY: postconfiguration runs single-threaded in the master, before
+        // any request, with the configuration it is finishing (whose core
+        // main conf exists): our filters go on top of nginx's chain, as C
+        // filters install themselves, and the precontent phase's handler
+        // array gets one more slot (checked), as C modules push theirs.
         unsafe {
+            reply::NEXT_HEADER_FILTER = ngx::ffi::ngx_http_top_header_filter;
+            ngx::ffi::ngx_http_top_header_filter = Some(filter::HEADER_FILTER);
+            reply::NEXT_BODY_FILTER = ngx::ffi::ngx_http_top_body_filter;
+            ngx::ffi::ngx_http_top_body_filter = Some(filter::body_filter);
             let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(&*cf) else {
                 return Status::NGX_ERROR.into();
             };
@@ -71,20 +76,10 @@ impl HttpModule for Module {
             else {
                 return Status::NGX_ERROR.into();
             };
-            *h = Some(filter::precontent_handler);
+            *h = Some(filter::PRECONTENT_HANDLER);
         }
         Status::NGX_OK.into()
     }
-}
-
-unsafe extern "C" fn init_process(cycle: *mut ngx::ffi::ngx_cycle_t) -> ngx_int_t {
-    use ngx::core::{CoreModuleMainConf, NgxCoreModule};
-    // SAFETY: nginx calls init_process with the worker's live cycle.
-    let cycle = unsafe { &*cycle };
-    let workers = NgxCoreModule::main_conf(cycle).map_or(1, |c| c.worker_processes.max(1));
-    let pool = cycle.pool;
-    let _ = std::panic::catch_unwind(|| job::init_worker(workers as usize, pool));
-    Status::NGX_OK.into()
 }
 
 // SAFETY: LocConf is the type create_loc_conf allocates for this module.
@@ -111,7 +106,7 @@ pub static mut ngx_http_image_resize_rs_module: ngx_module_t = ngx_module_t {
     // nginx reads the command table during config parsing only.
     commands: ptr::addr_of_mut!(conf::COMMANDS) as *mut ngx_command_t,
     type_: NGX_HTTP_MODULE as _,
-    init_process: Some(init_process),
+    init_process: Some(job::init_process),
     ..ngx_module_t::default()
 };
 

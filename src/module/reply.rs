@@ -6,8 +6,7 @@ use core::ptr;
 
 use ngx::ffi::{
     ngx_alloc_chain_link, ngx_buf_t, ngx_chain_t, ngx_http_output_body_filter_pt,
-    ngx_http_output_header_filter_pt, ngx_http_request_t, ngx_http_top_body_filter,
-    ngx_http_top_header_filter, ngx_int_t, ngx_pcalloc, NGX_ERROR, NGX_HTTP_NOT_MODIFIED,
+    ngx_http_output_header_filter_pt, ngx_int_t, ngx_pcalloc, NGX_ERROR, NGX_HTTP_NOT_MODIFIED,
 };
 use ngx::http::Request;
 
@@ -15,24 +14,11 @@ use super::eval::Evaluated;
 use super::request::{find_header, hide_header, push_header, request_header};
 use crate::negotiate::{self, Token};
 
-type HeaderFilter = unsafe extern "C" fn(*mut ngx_http_request_t) -> ngx_int_t;
-type BodyFilter = unsafe extern "C" fn(*mut ngx_http_request_t, *mut ngx_chain_t) -> ngx_int_t;
-
-static mut NEXT_HEADER_FILTER: ngx_http_output_header_filter_pt = None;
-static mut NEXT_BODY_FILTER: ngx_http_output_body_filter_pt = None;
-
-/// postconfiguration: our filters on top of the chain, which the module
-/// order places where image_filter sits.
-pub(crate) fn install(header: HeaderFilter, body: BodyFilter) {
-    // SAFETY: postconfiguration runs single-threaded in the master, before
-    // any request; nginx's filter chain statics are written as C modules do.
-    unsafe {
-        NEXT_HEADER_FILTER = ngx_http_top_header_filter;
-        ngx_http_top_header_filter = Some(header);
-        NEXT_BODY_FILTER = ngx_http_top_body_filter;
-        ngx_http_top_body_filter = Some(body);
-    }
-}
+/// The next filters in nginx's chain: written once by postconfiguration
+/// (which puts ours on top of the chain, where the module order places
+/// image_filter), read only afterwards.
+pub(super) static mut NEXT_HEADER_FILTER: ngx_http_output_header_filter_pt = None;
+pub(super) static mut NEXT_BODY_FILTER: ngx_http_output_body_filter_pt = None;
 
 pub(crate) fn next_header(r: &mut Request) -> ngx_int_t {
     // SAFETY: install() set it before any request, to nginx's next filter,

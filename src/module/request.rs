@@ -6,7 +6,8 @@
 use core::ptr;
 
 use ngx::ffi::{
-    ngx_event_t, ngx_list_part_t, ngx_list_push, ngx_list_t, ngx_table_elt_t, NGX_HTTP_HEAD,
+    ngx_event_t, ngx_list_part_t, ngx_list_push, ngx_list_t, ngx_pnalloc, ngx_table_elt_t,
+    NGX_HTTP_HEAD,
 };
 use ngx::http::Request;
 
@@ -57,11 +58,16 @@ pub(crate) fn push_header<'a>(
     value: &[u8],
 ) -> Option<&'a mut ngx_table_elt_t> {
     let r = r.as_mut();
-    let v = r_pool_copy(r.pool, value)?;
-    // SAFETY: ngx_list_push returns NULL or an uninitialised element of the
-    // response's header list, which is zeroed before it is filled; the key
-    // is static and the value lives in the request pool.
+    // SAFETY: the value's block from the live request's pool (checked) gets
+    // the bytes; ngx_list_push returns NULL or an uninitialised element of
+    // the response's header list, which is zeroed before it is filled (the
+    // key is static).
     unsafe {
+        let v = ngx_pnalloc(r.pool, value.len().max(1)) as *mut u8;
+        if v.is_null() {
+            return None;
+        }
+        ptr::copy_nonoverlapping(value.as_ptr(), v, value.len());
         let h = (ngx_list_push(&mut r.headers_out.headers) as *mut ngx_table_elt_t).as_mut()?;
         ptr::write_bytes(h as *mut ngx_table_elt_t, 0, 1);
         h.hash = 1;
@@ -70,19 +76,6 @@ pub(crate) fn push_header<'a>(
         h.value.len = value.len();
         h.value.data = v;
         Some(h)
-    }
-}
-
-fn r_pool_copy(pool: *mut ngx::ffi::ngx_pool_t, bytes: &[u8]) -> Option<*mut u8> {
-    // SAFETY: a pool of a live request; the new block holds `bytes.len()`
-    // bytes (checked for NULL) and nothing else refers to it yet.
-    unsafe {
-        let p = ngx::ffi::ngx_pnalloc(pool, bytes.len().max(1)) as *mut u8;
-        if p.is_null() {
-            return None;
-        }
-        ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
-        Some(p)
     }
 }
 
