@@ -1,28 +1,89 @@
-//! Request-time evaluation of the location's settings, done once per
-//! request (the filter keeps it in its context).
+//! What a request makes of its location's configuration: the directive
+//! values with variables evaluated, the output format token and whether it
+//! varies with `Accept`. [`evaluate`] does it all once, on the event loop,
+//! when the body is complete; the filter keeps the result in its ctx for
+//! the headers, the variables and the logs.
 
 use ngx::http::Request;
 
-use super::conf::LocConf;
-use crate::negotiate::Token;
+use super::conf::{LocConf, OutputValue, Value};
+use crate::negotiate::{self, Output, Token};
 use crate::pipeline::Settings;
+use crate::value::{self, DEFAULT_MAX_PIXELS};
 
-/// What this request's configuration says, variables evaluated.
-#[derive(Clone, Copy)]
+/// A request's evaluated configuration.
 pub(crate) struct Evaluated {
+    /// What the pipeline is asked to do; `settings.format` is [`Self::token`].
     pub settings: Settings,
-    /// The output-format token (`$image_resize_rs_format`); `None` for an
-    /// unusable `image_resize_rs_output` value.
+    /// `$image_resize_rs_format`; `None` for an unusable output value.
+    #[allow(dead_code)] // until the filter keeps an Evaluated in its ctx
     pub token: Option<Token>,
-    /// The format depends on `Accept` (`Vary: Accept`).
+    /// The format may change with `Accept`: `Vary: Accept`, and the token
+    /// in the ETag.
+    #[allow(dead_code)] // until the filter keeps an Evaluated in its ctx
     pub varies: bool,
 }
 
+/// This request's settings, format token and `varies`, each computed once.
+/// The pipeline checks the values.
 pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
-    let settings = conf.settings(r);
+    let get = |v: Option<Value>, default: u64| v.map_or(default, |v| v.get(r));
+    let token = format_token(conf, r);
+    let varies = conf.negotiates();
+    let settings = Settings {
+        mode: conf.mode(),
+        width: conf.width.get(r),
+        height: conf.height.get(r),
+        angle: conf.angle.get(r),
+        jpeg_quality: get(conf.jpeg_quality, 75),
+        webp_quality: get(conf.webp_quality, 80),
+        sharpen: get(conf.sharpen, 0),
+        transparency: conf.transparency != 0,
+        interlace: conf.interlace == 1,
+        max_pixels: conf.max_pixels.unwrap_or(DEFAULT_MAX_PIXELS),
+        format: token,
+        negotiated: varies,
+        auto_orient: conf.auto_orient != 0,
+        avif_quality: conf.avif_quality.clamp(1, 100) as u32,
+        avif_speed: conf.avif_speed.clamp(1, 10) as u32,
+    };
     Evaluated {
-        token: settings.format,
-        varies: conf.negotiates(),
         settings,
+        token,
+        varies,
     }
+}
+
+impl Value {
+    /// image_filter's `ngx_http_image_filter_get_value`: the static value, or
+    /// the variables' value parsed like a static one (0 when unusable).
+    pub(crate) fn get(&self, r: &Request) -> u64 {
+        match self {
+            Value::Static(n) => *n,
+            Value::Complex(cv) => cv.get(r).map_or(0, |s| value::filter_value(s.as_bytes())),
+        }
+    }
+}
+
+/// `image_resize_rs_output` for this request; `None` when its variables
+/// give something other than original/jpeg/png/webp/avif.
+fn output(conf: &LocConf, r: &Request) -> Option<Output> {
+    match conf.output {
+        None => Some(Output::Original),
+        Some(OutputValue::Static(o)) => Some(o),
+        Some(OutputValue::Complex(cv)) => negotiate::parse_output(cv.get(r)?.as_bytes()).ok(),
+    }
+}
+
+/// `$image_resize_rs_format` for this request, from the request alone
+/// (Accept + configuration); `None` for an unusable output value. For a
+/// request the filter has evaluated, [`Evaluated::token`] is the answer.
+pub(crate) fn format_token(conf: &LocConf, r: &Request) -> Option<Token> {
+    let output = output(conf, r)?;
+    let accept = r
+        .headers_in_iterator()
+        .find(|(k, _)| k.as_bytes().eq_ignore_ascii_case(b"accept"))
+        .map(|(_, v)| v.as_bytes());
+    let formats = conf.formats.unwrap_or_default().to_vec();
+    Some(negotiate::token(output, &formats, accept))
 }

@@ -112,7 +112,7 @@ pub(crate) fn run_job(
 }
 
 #[cfg(ngx_feature = "threads")]
-pub(crate) use imp::{hold, init_process, post, saturated, Pool, Slot};
+pub(crate) use imp::{hold, init_process, post, saturated, Slot};
 
 #[cfg(ngx_feature = "threads")]
 mod imp {

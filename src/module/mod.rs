@@ -6,7 +6,6 @@ mod conf;
 mod eval;
 mod fault;
 mod filter;
-mod formatvar;
 mod job;
 mod log;
 mod reply;
@@ -37,18 +36,13 @@ impl HttpModule for Module {
     }
 
     unsafe extern "C" fn preconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
-        // SAFETY: nginx calls this with the configuration being parsed.
-        let rc = unsafe { s3vars::add_variables(cf) };
-        if rc != Status::NGX_OK.into() {
-            return rc;
+        // SAFETY: nginx calls preconfiguration with the http{} configuration
+        // it is about to parse, and nothing else holds it during the call.
+        let cf = unsafe { &mut *cf };
+        match vars::add_variables(cf) {
+            Ok(()) => Status::NGX_OK.into(),
+            Err(_) => Status::NGX_ERROR.into(),
         }
-        // SAFETY: as above.
-        let rc = unsafe { vars::add_variables(cf) };
-        if rc != Status::NGX_OK.into() {
-            return rc;
-        }
-        // SAFETY: as above.
-        unsafe { formatvar::add_variable(cf) }
     }
 
     unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {

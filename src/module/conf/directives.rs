@@ -1,0 +1,520 @@
+//! The `image_resize_rs*` directives: the command table and one safe
+//! handler per directive. Each handler hands its arguments to a pure parser
+//! ([`crate::value`], [`crate::negotiate`], [`crate::admission`],
+//! [`crate::s3`]) and returns its complaint; [`handler`], the one
+//! `extern "C"` entry, reports it, so `nginx -t` names the directive and
+//! the reason. Plain flags, sizes and numbers use nginx's own slot setters.
+
+use core::ffi::{c_char, c_void};
+use core::mem::offset_of;
+use core::ptr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use ngx::core::NGX_CONF_OK;
+use ngx::ffi::{
+    ngx_command_t, ngx_conf_set_flag_slot, ngx_conf_set_num_slot, ngx_conf_set_size_slot,
+    ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_ANY, NGX_CONF_FLAG, NGX_CONF_TAKE1,
+    NGX_CONF_TAKE123, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF,
+    NGX_HTTP_SRV_CONF,
+};
+use ngx::ngx_string;
+
+use super::ext::{ConfError, ConfExt};
+use super::{CredentialSource, LocConf, OutputValue, ThreadPool, Value};
+use crate::admission;
+use crate::negotiate::{self, Formats};
+use crate::s3::{self, Addressing, Bucket, Credentials, Endpoint};
+use crate::value::{self, FilterArgs, Mode};
+
+type ConfResult = Result<(), ConfError>;
+
+/// A directive of ours: sets `conf` from the words after the directive's
+/// name, or says what is wrong with them.
+pub(super) trait Directive {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult;
+}
+
+/// The `extern "C"` shim of every [`Directive`]: nginx's pointers become
+/// references here, once; errors and panics leave through
+/// [`ConfExt::directive_error`].
+unsafe extern "C" fn handler<D: Directive>(
+    cf: *mut ngx_conf_t,
+    cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: nginx calls a directive handler with the conf being parsed,
+    // the command table entry it matched (a static) and, for
+    // NGX_HTTP_LOC_CONF_OFFSET, this module's LocConf of the current block.
+    let (cf, name, conf) = unsafe { (&mut *cf, (*cmd).name, &mut *conf.cast::<LocConf>()) };
+    // The words are ngx_str_t copies: their bytes stay in cf->pool.
+    let args = cf.args().get(1..).unwrap_or_default().to_vec();
+    match catch_unwind(AssertUnwindSafe(|| D::set(cf, conf, &args))) {
+        Ok(Ok(())) => NGX_CONF_OK,
+        Ok(Err(e)) => cf.directive_error(name.as_bytes(), e),
+        Err(_) => cf.directive_error(name.as_bytes(), "internal error (panic)".into()),
+    }
+}
+
+fn duplicate<T>(field: &Option<T>) -> ConfResult {
+    match field {
+        Some(_) => Err("is duplicate".into()),
+        None => Ok(()),
+    }
+}
+
+fn words(args: &[ngx_str_t]) -> Vec<&[u8]> {
+    args.iter().map(|a| a.as_bytes()).collect()
+}
+
+fn text(arg: &ngx_str_t) -> String {
+    String::from_utf8_lossy(arg.as_bytes()).into_owned()
+}
+
+/// A value that may hold variables: compiled if it does, else checked now.
+fn value_arg(
+    cf: &mut ngx_conf_t,
+    arg: ngx_str_t,
+    check: fn(&[u8]) -> Result<u64, value::ValueError>,
+) -> Result<Value, ConfError> {
+    if value::has_variables(arg.as_bytes()) {
+        return cf.complex_value(arg).map(Value::Complex);
+    }
+    Ok(Value::Static(check(arg.as_bytes())?))
+}
+
+/// `image_resize_rs off | test | size | rotate A | resize W H | crop W H;`
+struct Filter;
+
+impl Directive for Filter {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        let mode = match value::parse_filter_args(&words(args))? {
+            FilterArgs::Off => Mode::Off,
+            FilterArgs::Test => Mode::Test,
+            FilterArgs::Size => Mode::Size,
+            FilterArgs::Rotate(_) => Mode::Rotate,
+            FilterArgs::Resize(..) => Mode::Resize,
+            FilterArgs::Crop(..) => Mode::Crop,
+        };
+        match mode {
+            Mode::Off | Mode::Test | Mode::Size => conf.filter = Some(mode),
+            Mode::Rotate => {
+                // rotate combines with an earlier resize or crop in the same location.
+                if !matches!(conf.filter, Some(Mode::Resize | Mode::Crop)) {
+                    conf.filter = Some(Mode::Rotate);
+                }
+                let angle = |s: &[u8]| value::static_angle(s).map(u64::from);
+                conf.angle = value_arg(cf, args[1], angle)?;
+            }
+            Mode::Resize | Mode::Crop => {
+                conf.filter = Some(mode);
+                conf.width = value_arg(cf, args[1], value::static_dimension)?;
+                conf.height = value_arg(cf, args[2], value::static_dimension)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_jpeg_quality`, `_webp_quality`, `_sharpen`: one value
+/// that may hold variables.
+fn set_value(
+    cf: &mut ngx_conf_t,
+    field: &mut Option<Value>,
+    arg: ngx_str_t,
+    check: fn(&[u8]) -> Result<u64, value::ValueError>,
+) -> ConfResult {
+    duplicate(field)?;
+    *field = Some(value_arg(cf, arg, check)?);
+    Ok(())
+}
+
+struct JpegQuality;
+
+impl Directive for JpegQuality {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        set_value(cf, &mut conf.jpeg_quality, args[0], value::static_quality)
+    }
+}
+
+struct WebpQuality;
+
+impl Directive for WebpQuality {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        set_value(cf, &mut conf.webp_quality, args[0], value::static_quality)
+    }
+}
+
+struct Sharpen;
+
+impl Directive for Sharpen {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        set_value(cf, &mut conf.sharpen, args[0], value::static_sharpen)
+    }
+}
+
+/// `image_resize_rs_max_pixels 40m;`
+struct MaxPixels;
+
+impl Directive for MaxPixels {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.max_pixels)?;
+        conf.max_pixels = Some(value::parse_pixels(args[0].as_bytes())?);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_formats off | avif webp ...;`
+struct FormatList;
+
+impl Directive for FormatList {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.formats)?;
+        let list = negotiate::parse_formats(&words(args))?;
+        conf.formats = Some(Formats::new(&list));
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_output original | jpeg | png | webp | avif | $var;`
+struct OutputFormat;
+
+impl Directive for OutputFormat {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.output)?;
+        let bytes = args[0].as_bytes();
+        conf.output = Some(if value::has_variables(bytes) {
+            OutputValue::Complex(cf.complex_value(args[0])?)
+        } else {
+            OutputValue::Static(negotiate::parse_output(bytes)?)
+        });
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_thread_pool NAME | off;`
+struct ThreadPoolName;
+
+impl Directive for ThreadPoolName {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.thread_pool)?;
+        if args[0].as_bytes() == b"off" {
+            conf.thread_pool = Some(ThreadPool::Off);
+            return Ok(());
+        }
+        if value::has_variables(args[0].as_bytes()) {
+            return Err("does not take variables".into());
+        }
+        conf.thread_pool = Some(named_pool(cf, args[0]));
+        Ok(())
+    }
+}
+
+/// A pool declared (now or later) with nginx's `thread_pool NAME ...;`;
+/// nginx itself reports an undeclared one ("unknown thread pool").
+#[cfg(ngx_feature = "threads")]
+fn named_pool(cf: &mut ngx_conf_t, name: ngx_str_t) -> ThreadPool {
+    pool_or_off(cf.thread_pool_add(Some(name)))
+}
+
+/// Nothing said: nginx's implicit "default" pool (32 threads unless
+/// `thread_pool default threads=N;` sizes it).
+#[cfg(ngx_feature = "threads")]
+pub(super) fn default_pool(cf: &mut ngx_conf_t) -> ThreadPool {
+    pool_or_off(cf.thread_pool_add(None))
+}
+
+#[cfg(ngx_feature = "threads")]
+fn pool_or_off(tp: super::Pool) -> ThreadPool {
+    if tp.is_null() {
+        ThreadPool::Off
+    } else {
+        ThreadPool::Pool(tp)
+    }
+}
+
+#[cfg(not(ngx_feature = "threads"))]
+fn named_pool(cf: &mut ngx_conf_t, _name: ngx_str_t) -> ThreadPool {
+    default_pool(cf)
+}
+
+#[cfg(not(ngx_feature = "threads"))]
+pub(super) fn default_pool(cf: &mut ngx_conf_t) -> ThreadPool {
+    cf.warn(
+        "image_resize_rs: this nginx has no thread pools (built without \
+         --with-threads): images are processed on the event loop",
+    );
+    ThreadPool::Off
+}
+
+/// `image_resize_rs_jobs number | auto;`
+struct Jobs;
+
+impl Directive for Jobs {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.jobs)?;
+        conf.jobs = Some(admission::parse_jobs(args[0].as_bytes())?);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_queue [length=N] [size=SIZE] [timeout=TIME];`
+struct Queue;
+
+impl Directive for Queue {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.queue)?;
+        conf.queue = Some(admission::parse_queue(&words(args))?);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_overload 503 | original [max_size=SIZE] [max_age=TIME];`
+struct Overload;
+
+impl Directive for Overload {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.overload)?;
+        conf.overload = Some(admission::parse_overload(&words(args))?);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_s3_endpoint URL;`
+struct S3Endpoint;
+
+impl Directive for S3Endpoint {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.s3_endpoint)?;
+        conf.s3_endpoint = Some(Endpoint::parse(&text(&args[0]))?);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_s3_addressing path | virtual;`
+struct S3Addressing;
+
+impl Directive for S3Addressing {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.s3_addressing)?;
+        conf.s3_addressing = Some(Addressing::parse(&text(&args[0]))?);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_s3_region REGION;`
+struct S3Region;
+
+impl Directive for S3Region {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.s3_region)?;
+        let region = text(&args[0]);
+        s3::validate_region(&region)?;
+        conf.s3_region = Some(region);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_s3_bucket NAME;`
+struct S3Bucket;
+
+impl Directive for S3Bucket {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.s3_bucket)?;
+        let name = text(&args[0]);
+        // The name alone is checked here; with the endpoint at merge time.
+        let any = Endpoint::parse("http://localhost").expect("static endpoint");
+        Bucket::new(any, &name, Addressing::Path)?;
+        conf.s3_bucket = Some(name);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_s3_key $key;`
+struct S3Key;
+
+impl Directive for S3Key {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.s3_key)?;
+        conf.s3_key = Some(cf.complex_value(args[0])?);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_s3_credentials env | <access_key_id> <secret_access_key> [<session_token>];`
+struct S3Credentials;
+
+impl Directive for S3Credentials {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.s3_credentials)?;
+        conf.s3_credentials = Some(credentials(cf, args)?);
+        Ok(())
+    }
+}
+
+fn credentials(cf: &mut ngx_conf_t, args: &[ngx_str_t]) -> Result<CredentialSource, ConfError> {
+    let raw = words(args);
+    if raw == [b"env".as_slice()] {
+        let creds = Credentials::from_env(|k| std::env::var(k).ok())?;
+        return Ok(CredentialSource::Static(creds));
+    }
+    if raw.len() < 2 {
+        return Err(
+            "takes \"env\" or an access key id, a secret and an optional session token".into(),
+        );
+    }
+    if raw.iter().any(|a| value::has_variables(a)) {
+        let id = cf.complex_value(args[0])?;
+        let secret = cf.complex_value(args[1])?;
+        let token = match args.get(2) {
+            Some(&t) => Some(cf.complex_value(t)?),
+            None => None,
+        };
+        return Ok(CredentialSource::Variables(id, secret, token));
+    }
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let creds = Credentials::new(
+        text(raw[0]),
+        zeroize::Zeroizing::new(text(raw[1])).as_str(),
+        raw.get(2).map(|t| text(t)).filter(|t| !t.is_empty()),
+    )?;
+    Ok(CredentialSource::Static(creds))
+}
+
+const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
+
+/// A directive set by one of our [`Directive`]s.
+const fn ours<D: Directive>(name: ngx_str_t, type_: u32) -> ngx_command_t {
+    slot(name, type_, handler::<D>, 0)
+}
+
+/// A directive set by nginx's own slot setter at `offset` in [`LocConf`].
+const fn slot(
+    name: ngx_str_t,
+    type_: u32,
+    set: unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char,
+    offset: usize,
+) -> ngx_command_t {
+    ngx_command_t {
+        name,
+        type_: type_ as ngx_uint_t,
+        set: Some(set),
+        conf: NGX_HTTP_LOC_CONF_OFFSET,
+        offset,
+        post: ptr::null_mut(),
+    }
+}
+
+/// nginx reads the table during configuration parsing only.
+pub(crate) static mut COMMANDS: [ngx_command_t; 25] = [
+    ours::<Filter>(
+        ngx_string!("image_resize_rs"),
+        NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
+    ),
+    ours::<JpegQuality>(
+        ngx_string!("image_resize_rs_jpeg_quality"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<WebpQuality>(
+        ngx_string!("image_resize_rs_webp_quality"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<Sharpen>(
+        ngx_string!("image_resize_rs_sharpen"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    slot(
+        ngx_string!("image_resize_rs_transparency"),
+        ANY_LEVEL | NGX_CONF_FLAG,
+        ngx_conf_set_flag_slot,
+        offset_of!(LocConf, transparency),
+    ),
+    slot(
+        ngx_string!("image_resize_rs_interlace"),
+        ANY_LEVEL | NGX_CONF_FLAG,
+        ngx_conf_set_flag_slot,
+        offset_of!(LocConf, interlace),
+    ),
+    slot(
+        ngx_string!("image_resize_rs_server_timing"),
+        ANY_LEVEL | NGX_CONF_FLAG,
+        ngx_conf_set_flag_slot,
+        offset_of!(LocConf, server_timing),
+    ),
+    slot(
+        ngx_string!("image_resize_rs_buffer"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        ngx_conf_set_size_slot,
+        offset_of!(LocConf, buffer_size),
+    ),
+    ours::<MaxPixels>(
+        ngx_string!("image_resize_rs_max_pixels"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<ThreadPoolName>(
+        ngx_string!("image_resize_rs_thread_pool"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<S3Bucket>(
+        ngx_string!("image_resize_rs_s3_bucket"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<S3Endpoint>(
+        ngx_string!("image_resize_rs_s3_endpoint"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<S3Region>(
+        ngx_string!("image_resize_rs_s3_region"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<S3Addressing>(
+        ngx_string!("image_resize_rs_s3_addressing"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<S3Key>(
+        ngx_string!("image_resize_rs_s3_key"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<S3Credentials>(
+        ngx_string!("image_resize_rs_s3_credentials"),
+        ANY_LEVEL | NGX_CONF_TAKE123,
+    ),
+    ours::<FormatList>(
+        ngx_string!("image_resize_rs_formats"),
+        ANY_LEVEL | NGX_CONF_1MORE,
+    ),
+    ours::<OutputFormat>(
+        ngx_string!("image_resize_rs_output"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    slot(
+        ngx_string!("image_resize_rs_avif_quality"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        ngx_conf_set_num_slot,
+        offset_of!(LocConf, avif_quality),
+    ),
+    slot(
+        ngx_string!("image_resize_rs_avif_speed"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+        ngx_conf_set_num_slot,
+        offset_of!(LocConf, avif_speed),
+    ),
+    slot(
+        ngx_string!("image_resize_rs_auto_orient"),
+        ANY_LEVEL | NGX_CONF_FLAG,
+        ngx_conf_set_flag_slot,
+        offset_of!(LocConf, auto_orient),
+    ),
+    ours::<Jobs>(
+        ngx_string!("image_resize_rs_jobs"),
+        NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+    ),
+    ours::<Queue>(
+        ngx_string!("image_resize_rs_queue"),
+        NGX_HTTP_MAIN_CONF | NGX_CONF_ANY,
+    ),
+    ours::<Overload>(
+        ngx_string!("image_resize_rs_overload"),
+        ANY_LEVEL | NGX_CONF_1MORE,
+    ),
+    ngx_command_t::empty(),
+];
