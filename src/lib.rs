@@ -11,6 +11,7 @@
 //!   and the only code that touches `ngx`/`nginx-sys`.
 
 pub mod admission;
+pub mod httpdate;
 pub mod negotiate;
 pub mod pipeline;
 pub mod s3;

@@ -12,6 +12,7 @@ use ngx::http::Request;
 
 use super::eval::Evaluated;
 use super::request::{find_header, hide_header, push_header, request_header};
+use crate::httpdate;
 use crate::negotiate::{self, Token};
 
 /// The next filters in nginx's chain: written once by postconfiguration
@@ -21,14 +22,24 @@ pub(super) static mut NEXT_HEADER_FILTER: ngx_http_output_header_filter_pt = Non
 pub(super) static mut NEXT_BODY_FILTER: ngx_http_output_body_filter_pt = None;
 
 pub(crate) fn next_header(r: &mut Request) -> ngx_int_t {
-    // SAFETY: install() set it before any request, to nginx's next filter,
-    // called with the live request it gave us.
-    unsafe { NEXT_HEADER_FILTER.expect("next header filter")(r.into()) }
+    next(r, None)
 }
 
 pub(crate) fn next_body(r: &mut Request, cl: *mut ngx_chain_t) -> ngx_int_t {
-    // SAFETY: as in next_header; `cl` is null or a chain built for it.
-    unsafe { NEXT_BODY_FILTER.expect("next body filter")(r.into(), cl) }
+    next(r, Some(cl))
+}
+
+/// The headers (`None`) or a body chain to the filter after ours.
+fn next(r: &mut Request, body: Option<*mut ngx_chain_t>) -> ngx_int_t {
+    // SAFETY: postconfiguration set both before any request, to nginx's
+    // next filters, which get the live request they gave us and, for the
+    // body, null or a chain built for them.
+    unsafe {
+        match body {
+            None => NEXT_HEADER_FILTER.expect("next header filter")(r.into()),
+            Some(cl) => NEXT_BODY_FILTER.expect("next body filter")(r.into(), cl),
+        }
+    }
 }
 
 /// The reply's length (-1: unknown), as `ngx_http_clear_content_length`
@@ -137,11 +148,9 @@ pub(crate) fn not_modified(r: &mut Request, eval: &Evaluated) -> bool {
         return negotiate::if_none_match(&inm, &ours);
     }
     // nginx's default `if_modified_since exact`.
-    let Some(mut ims) = ims else { return false };
+    let Some(ims) = ims else { return false };
     let last_modified = r.as_ref().headers_out.last_modified_time;
-    // SAFETY: nginx's date parser reads `len` bytes of a local buffer.
-    let t = unsafe { ngx::ffi::ngx_parse_http_time(ims.as_mut_ptr(), ims.len()) };
-    last_modified != -1 && t != -1 && t == last_modified
+    last_modified != -1 && httpdate::parse(&ims) == Some(last_modified as i64)
 }
 
 /// A 304 for a negotiated format, with its `Vary` and ETag (what

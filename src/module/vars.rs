@@ -121,15 +121,20 @@ pub(crate) fn add_variables(cf: &mut ngx_conf_t) -> Result<(), Failed> {
             data: var.name.as_ptr().cast_mut(),
         };
         // SAFETY: cf is the configuration being parsed; nginx copies the
-        // name (it only reads the static bytes) and returns its variable.
-        let v = unsafe { ngx_http_add_variable(cf, &mut name, var.flags as ngx_uint_t).as_mut() };
+        // name (it only reads the static bytes), returns its variable and,
+        // for an indexed one, sizes every request's r->variables to hold it.
+        let (v, index) = unsafe {
+            let v = ngx_http_add_variable(cf, &mut name, var.flags as ngx_uint_t).as_mut();
+            let index = match var.index {
+                Some(_) if v.is_some() => ngx_http_get_variable_index(cf, &mut name),
+                _ => 0,
+            };
+            (v, index)
+        };
         let v = v.ok_or(Failed)?;
         v.get_handler = Some(get_variable);
         v.data = i;
         if let Some(slot) = var.index {
-            // SAFETY: as above; nginx sizes every request's r->variables
-            // to hold each indexed variable.
-            let index = unsafe { ngx_http_get_variable_index(cf, &mut name) };
             if index == NGX_ERROR as ngx_int_t {
                 return Err(Failed);
             }

@@ -42,12 +42,17 @@ unsafe extern "C" fn handler<D: Directive>(
     cmd: *mut ngx_command_t,
     conf: *mut c_void,
 ) -> *mut c_char {
-    // SAFETY: nginx calls a directive handler with the conf being parsed,
-    // the command table entry it matched (a static) and, for
+    // SAFETY: nginx calls a directive handler with the conf being parsed
+    // (whose cf->args is its array of the directive's words, ngx_str_t,
+    // name first), the command table entry it matched (a static) and, for
     // NGX_HTTP_LOC_CONF_OFFSET, this module's LocConf of the current block.
-    let (cf, name, conf) = unsafe { (&mut *cf, (*cmd).name, &mut *conf.cast::<LocConf>()) };
     // The words are ngx_str_t copies: their bytes stay in cf->pool.
-    let args = cf.args().get(1..).unwrap_or_default().to_vec();
+    let (cf, name, conf, args) = unsafe {
+        let cf = &mut *cf;
+        let args = cf.args.as_ref().map(|a| a.as_slice()).unwrap_or_default();
+        let args = args.get(1..).unwrap_or_default().to_vec();
+        (cf, (*cmd).name, &mut *conf.cast::<LocConf>(), args)
+    };
     match catch_unwind(AssertUnwindSafe(|| D::set(cf, conf, &args))) {
         Ok(Ok(())) => NGX_CONF_OK,
         Ok(Err(e)) => cf.directive_error(name.as_bytes(), e),

@@ -1,6 +1,5 @@
 //! The safe face of `ngx_conf_t` for directive handlers and merging (the
-//! shape of nginx-acme's `NgxConfExt`): the arguments, the configuration
-//! pool, compiling complex values, declaring thread pools, and the one
+//! shape of nginx-acme's `NgxConfExt`): compiling complex values, declaring thread pools, and the one
 //! error report. The raw pointers nginx hands a handler are dereferenced
 //! here and in [`super::directives::handler`], nowhere else.
 
@@ -57,10 +56,6 @@ impl fmt::Debug for Complex {
 pub(crate) type ThreadPoolPtr = *mut ngx::ffi::ngx_thread_pool_t;
 
 pub(crate) trait ConfExt {
-    /// All the words of the directive being parsed, its name first.
-    fn args(&self) -> &[ngx_str_t];
-    /// The configuration pool (lives as long as the configuration).
-    fn pool(&self) -> Pool;
     /// Compiles `arg` (a word of this directive) as a complex value. Its
     /// variable syntax is checked first: nginx's compiler quotes the whole
     /// argument in its errors, and the argument may be a secret.
@@ -84,31 +79,20 @@ pub(crate) trait ConfExt {
 }
 
 impl ConfExt for ngx_conf_t {
-    fn args(&self) -> &[ngx_str_t] {
-        // SAFETY: while a directive is parsed, cf->args is nginx's array of
-        // the directive's words (ngx_str_t, name first), or null outside one.
-        unsafe { self.args.as_ref().map(|a| a.as_slice()).unwrap_or_default() }
-    }
-
-    fn pool(&self) -> Pool {
-        // SAFETY: cf->pool is the cycle's pool, valid through the whole
-        // configuration's life.
-        unsafe { Pool::from_ngx_pool(self.pool) }
-    }
-
     fn complex_value(&mut self, mut arg: ngx_str_t) -> Result<Complex, ConfError> {
         value::check_variable_syntax(arg.as_bytes())?;
-        let cv = self.pool().calloc_type::<ngx_http_complex_value_t>();
-        if cv.is_null() {
-            return Err("out of memory".into());
-        }
-        // SAFETY: zero is ngx_http_compile_complex_value_t's initial state
-        // (C modules ngx_memzero it); the compiler gets this live conf, the
-        // argument (its bytes are in cf->pool) and the zeroed cv, which it
-        // fills in place. cv is in cf->pool, which outlives every request
-        // that evaluates it, so the reference is good for the module's
-        // whole life with this configuration.
+        // SAFETY: cf->pool is the configuration's pool, and cv a zeroed,
+        // checked block of it; zero is also ngx_http_compile_complex_value_t's
+        // initial state (C modules ngx_memzero it). The compiler gets this
+        // live conf, the argument (its bytes are in cf->pool) and cv, which
+        // it fills in place. cv outlives every request that evaluates it, so
+        // the reference is good for the module's whole life with this
+        // configuration.
         let cv = unsafe {
+            let cv = Pool::from_ngx_pool(self.pool).calloc_type::<ngx_http_complex_value_t>();
+            if cv.is_null() {
+                return Err("out of memory".into());
+            }
             let mut ccv: ngx_http_compile_complex_value_t = core::mem::zeroed();
             ccv.cf = self;
             ccv.value = &mut arg;
