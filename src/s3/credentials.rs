@@ -118,7 +118,7 @@ impl Credentials {
                 return k.clone();
             }
         }
-        let key = super::sign::derive_signing_key(&self.secret_access_key, date, region);
+        let key = super::key::derive_signing_key(&self.secret_access_key, date, region);
         *slot = Some((date.to_owned(), region.to_owned(), key.clone()));
         key
     }
