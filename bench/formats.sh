@@ -21,6 +21,7 @@
 #                        section always uses the defaults)
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
+usage_on_help "$@"
 cd "$ROOT"
 
 B=$STATE/bench-formats
