@@ -23,7 +23,7 @@ pub const EMPTY_PAYLOAD_SHA256: &str =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// The SigV4 service name.
-use super::key::{derive_signing_key, hmac, SERVICE};
+use super::key::{hmac, SERVICE};
 
 /// First instant of year 10000; `time` formats only four-digit years.
 const MAX_UNIX_SECS: u64 = 253_402_300_800;
@@ -381,6 +381,7 @@ fn check_query(query: &str) -> Result<(), SignError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::s3::key::derive_signing_key;
     use crate::s3::{uri_encode_key, Addressing, Bucket, Endpoint};
     use hmac::{Hmac, KeyInit, Mac};
     use sha2::{Digest, Sha256};
