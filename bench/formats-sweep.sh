@@ -17,6 +17,10 @@
 # (luma) minus JPEG's, median encode CPU ms on core 0.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [ $# -lt 2 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
+    sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0" >&2
+    exit 2
+fi
 IRS=$ROOT/target/release/irs-tool
 [ -x "$IRS" ] || { echo "build irs-tool first (see the header)" >&2; exit 1; }
 N=$1; shift; SPECS=("$@")

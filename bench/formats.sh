@@ -21,6 +21,7 @@
 #                        section always uses the defaults)
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
+usage_on_help "$@"
 cd "$ROOT"
 
 B=$STATE/bench-formats
@@ -84,14 +85,16 @@ echo >&2
 
 python3 - "$RESULTS" "$ROOT/BENCHMARKS.md" "$JPEG_Q" "$WEBP_Q" "$AVIF_Q" "$AVIF_SPEED" "$(nproc)" \
     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" <<'EOF'
-import sys, statistics as st
+import os, sys, statistics as st
+sys.path.insert(0, "bench")  # run from $ROOT
+from mdsection import markers, replace_section
 res, md, jq, wq, aq, sp, ncpu, cpu = sys.argv[1:]
 rows = [l.rstrip("\n").split("\t") for l in open(res) if l.strip()]
 by = {}
 for name, size, fmt, b, s, ms, th in rows:
     by.setdefault(size, {}).setdefault(fmt, []).append((name, int(b), float(s), float(ms), int(th)))
 out = []
-out.append("<!-- formats:begin (written by bench/formats.sh; do not edit by hand) -->")
+out.append(markers("formats")[0])
 out.append("## Output formats: JPEG vs WebP vs AVIF")
 out.append("")
 out.append(f"{len(by[next(iter(by))]['jpeg'])} photos (plasma-workspace-wallpapers, 2560x1600 JPEG), "
@@ -132,19 +135,8 @@ out.append("")
 out += verdict
 out.append("")
 out.append("Reproduce: `scripts/bench formats` (raw rows: `.state/bench-formats/results.tsv`).")
-out.append("<!-- formats:end -->")
+out.append(markers("formats")[1])
 section = "\n".join(out) + "\n"
-try:
-    text = open(md).read()
-except FileNotFoundError:
-    text = ""
-b, e = "<!-- formats:begin", "<!-- formats:end -->"
-if b in text and e in text:
-    i = text.index(b)
-    k = text.index(e) + len(e)
-    text = text[:i] + section.rstrip("\n") + text[k:]
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open(md, "w").write(text)
+replace_section(md, "formats", section)
 print(section)
 EOF

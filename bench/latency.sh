@@ -1,6 +1,18 @@
+#!/usr/bin/env bash
 # shellcheck shell=bash
-# `scripts/bench latency`, sourced by scripts/bench after the module is built
-# and the nginx helpers are defined. Do not run it by itself.
+# `scripts/bench latency`: sourced by scripts/bench after the module is built
+# and the nginx helpers are defined. Run by itself (bench/latency.sh [--help])
+# it hands over to `scripts/bench latency`, which builds, probes and sources it.
+#
+# Inputs from scripts/bench (checked below; a missing one is named):
+#   ROOT B PORT SO IF_SO QUALITY HAS_POOL   paths, base port, module .so files,
+#                                           JPEG quality, 1 if the module knows
+#                                           image_resize_rs_thread_pool
+#   USER_LINE WORKER                        "user root;" or empty; the worker pid
+#                                           (set by start_nginx)
+#   log die (scripts/lib.sh), start_nginx stop_nginx nginx_master vm_kb
+#                                           the nginx helpers (they read this
+#                                           file's NGINX_PREFIX NGINX_CONF PIDFILE)
 #
 # The article's setup in ONE nginx with ONE worker:
 #
@@ -32,6 +44,23 @@
 #                            phase (extra overhead: numbers not for the table)
 #   BENCH_POOL_NICE=         experiment: renice the worker's other threads (the
 #                            pool's) by this much, so the event loop wins the CPU
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    case "${1:-}" in
+        -h | --help) sed -n '3,/^$/p' "$0" | sed -n '/^#/s/^# \{0,1\}//p'; exit 0 ;;
+    esac
+    exec "$(dirname "$0")/../scripts/bench" latency "$@"
+fi
+lat_missing=()
+for v in ROOT B PORT SO IF_SO QUALITY HAS_POOL; do [ -n "${!v:-}" ] || lat_missing+=("$v"); done
+for f in log die start_nginx stop_nginx nginx_master vm_kb; do
+    declare -F "$f" >/dev/null || lat_missing+=("$f()")
+done
+if [ ${#lat_missing[@]} -gt 0 ]; then
+    echo "bench/latency.sh: sourced without ${lat_missing[*]} (source it from scripts/bench, or run scripts/bench latency)" >&2
+    return 1 2>/dev/null || exit 1
+fi
+unset lat_missing
 
 L=$B/lat
 LAT_DURATION=${BENCH_LAT_DURATION:-20}

@@ -11,8 +11,9 @@ import statistics
 import sys
 from collections import defaultdict
 
-BEGIN = "<!-- BEGIN scripts/bench latency -->"
-END = "<!-- END scripts/bench latency -->"
+from mdsection import markers, replace_section  # bench/, next to this script
+
+BEGIN, END = markers("latency")
 
 state, md_path = sys.argv[1:3]
 
@@ -217,16 +218,4 @@ if "inline" in runs and "if" in runs:
 w(END)
 section = "\n".join(L) + "\n"
 
-try:
-    with open(md_path) as f:
-        text = f.read()
-except FileNotFoundError:
-    text = ""
-if BEGIN in text and END in text:
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    text = head + section.rstrip("\n") + tail
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-with open(md_path, "w") as f:
-    f.write(text)
+replace_section(md_path, "latency", section)

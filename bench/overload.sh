@@ -57,6 +57,7 @@
 #   BENCH_ALLOW_DEV=1            accept a dev-profile .so (numbers not for publishing)
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
+usage_on_help "$@"
 cd "$ROOT"
 
 UPTIME_START=$(uptime)

@@ -6,16 +6,16 @@
 
 The section always goes to <state dir>/section.md; unless the second argument
 is "-" it also replaces the section between BEGIN and END in BENCHMARKS.md
-(bench/report.py's "<!-- name: begin -->" syntax, so the throughput report
+(the one marker syntax, bench/mdsection.py, so the throughput report
 keeps it), or is inserted after the latency section (or appended) the first
 time.
 """
 import os
-import re
 import sys
 
-BEGIN = "<!-- overload: begin -->"
-END = "<!-- overload: end -->"
+from mdsection import markers, replace_section  # bench/, next to this script
+
+BEGIN, END = markers("overload")
 
 state, md_path = sys.argv[1:3]
 
@@ -194,21 +194,4 @@ with open(os.path.join(state, "section.md"), "w") as f:
 if md_path == "-":
     sys.exit(0)
 
-try:
-    with open(md_path) as f:
-        old = f.read()
-except FileNotFoundError:
-    old = ""
-pat = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END) + r"\n?", re.S)
-if pat.search(old):
-    new = pat.sub(lambda _: section, old, count=1)
-else:
-    anchor = "<!-- END scripts/bench latency -->\n"
-    k = old.find(anchor)
-    if k >= 0:
-        k += len(anchor)
-        new = old[:k] + "\n" + section + old[k:]
-    else:
-        new = old + ("\n" if old and not old.endswith("\n\n") else "") + section
-with open(md_path, "w") as f:
-    f.write(new)
+replace_section(md_path, "overload", section, after="latency")

@@ -10,6 +10,8 @@ import statistics
 import sys
 from collections import defaultdict
 
+from mdsection import SECTION  # bench/, next to this script
+
 state, md_path, dat_path = sys.argv[1:4]
 
 CORPORA = ["jpeg2560", "jpeg5120", "png"]
@@ -365,21 +367,16 @@ w("- libvips: `bench/vips_bench.c`, `vips_thumbnail_buffer(buf, len, &out, 300, 
 w("- Raw logs: `.state/bench/raw/`; outputs: `.state/bench/out/`.")
 w("")
 
-# Keep the sections other scripts (or people) own, each between its markers:
-# `scripts/bench latency` (<!-- BEGIN scripts/bench latency --> … END),
-# bench/formats.sh (<!-- formats:begin (…) --> … <!-- formats:end -->) and
-# e.g. bench/s3-keepalive (<!-- s3-keepalive: begin --> … end). Anything
-# outside markers is this script's and is rewritten.
+# Keep the sections other scripts (or people) own, each between its markers
+# (<!-- NAME: begin --> … <!-- NAME: end -->, bench/mdsection.py): latency,
+# overload, formats, s3-keepalive, soak, fuzz, … Anything outside markers is
+# this script's and is rewritten.
 try:
     with open(md_path) as f:
         old = f.read()
 except FileNotFoundError:
     old = ""
-kept = [m for pattern in (r"<!-- BEGIN (.+?) -->.*?<!-- END \1 -->",
-                          r"<!-- ([^>]+?): begin -->.*?<!-- \1: end -->",
-                          r"<!-- (\w+):begin[^>]*-->.*?<!-- \1:end -->")
-        for m in re.finditer(pattern, old, re.S)]
-for m in sorted(kept, key=lambda m: m.start()):
+for m in SECTION.finditer(old):
     L.append(m.group(0))
     L.append("")
 

@@ -12,6 +12,21 @@ export NGX_CONFIGURE_ARGS=${NGX_CONFIGURE_ARGS:---with-debug --with-http_sub_mod
 log() { printf '\033[1m==> %s %s\033[0m\n' "$(date +%T)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# usage_on_help "$@": on -h or --help, print the calling script's header
+# comment (its usage and inputs) and exit.
+usage_on_help() {
+    case "${1:-}" in
+        -h | --help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
+    esac
+}
+
+# md_section FILE NAME [AFTER] < TEXT: replace the section between
+# "<!-- NAME: begin -->" and "<!-- NAME: end -->" in FILE with TEXT (or add it
+# after section AFTER, or at the end). The one marker syntax of BENCHMARKS.md.
+md_section() {
+    python3 "$ROOT/bench/mdsection.py" "$1" "$2" ${3:+--after "$3"}
+}
+
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 

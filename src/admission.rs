@@ -53,19 +53,14 @@ pub fn auto_jobs(cpus: usize, workers: usize) -> usize {
 }
 
 /// `image_resize_rs_overload`: what a shed request gets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Overload {
     /// 503 Service Unavailable with `Retry-After`.
+    #[default]
     Unavailable,
     /// The original bytes when at most `max_size` (with a short
     /// `Cache-Control: max-age=<max_age>`), else 503.
     Original { max_size: usize, max_age: u64 },
-}
-
-impl Default for Overload {
-    fn default() -> Self {
-        Overload::Unavailable
-    }
 }
 
 /// Why a request was shed (`$image_resize_rs_status`, the log line).
