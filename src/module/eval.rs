@@ -6,9 +6,10 @@
 
 use ngx::http::Request;
 
-use super::conf::{LocConf, OutputValue, Value};
+use super::conf::{LocConf, OutputValue, Pool, Value};
+use crate::admission::{Limits, Overload};
 use crate::negotiate::{self, Output, Token};
-use crate::pipeline::Settings;
+use crate::pipeline::{self, Settings};
 use crate::value::{self, DEFAULT_MAX_PIXELS};
 
 /// A request's evaluated configuration.
@@ -16,12 +17,18 @@ pub(crate) struct Evaluated {
     /// What the pipeline is asked to do; `settings.format` is [`Self::token`].
     pub settings: Settings,
     /// `$image_resize_rs_format`; `None` for an unusable output value.
-    #[allow(dead_code)] // until the filter keeps an Evaluated in its ctx
     pub token: Option<Token>,
     /// The format may change with `Accept`: `Vary: Accept`, and the token
     /// in the ETag.
-    #[allow(dead_code)] // until the filter keeps an Evaluated in its ctx
     pub varies: bool,
+    /// The pool the job runs on; `None`: inline (no pool configured, or a
+    /// `test`/`size` that costs less than posting it).
+    pub offload: Option<Pool>,
+    /// The worker's admission limits and what a saturated worker answers.
+    pub limits: Limits,
+    pub overload: Option<Overload>,
+    /// `image_resize_rs_server_timing on`.
+    pub server_timing: bool,
 }
 
 /// This request's settings, format token and `varies`, each computed once.
@@ -51,6 +58,10 @@ pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
         settings,
         token,
         varies,
+        offload: conf.thread_pool().filter(|_| !pipeline::is_cheap(settings.mode)),
+        limits: conf.limits(),
+        overload: conf.overload,
+        server_timing: conf.server_timing == 1,
     }
 }
 

@@ -287,7 +287,8 @@ fn precontent(r: &mut Request) -> Option<ngx_int_t> {
     None
 }
 
-/// Runs the image work on a pool: a pool configured, and not `test`/`size`.
+/// Runs the image work on a pool: a pool configured, and not `test`/`size`
+/// (before the response, for shedding; [`Evaluated::offload`] after).
 fn offloads(conf: &LocConf) -> bool {
     conf.thread_pool().is_some() && !pipeline::is_cheap(conf.mode())
 }
@@ -422,8 +423,8 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
         }
     }
 
-    if offloads(conf) {
-        if let Err(why) = job::hold(&ctx.job, len.max(0) as usize, &conf.limits()) {
+    if ctx.eval.offload.is_some() {
+        if let Err(why) = job::hold(&ctx.job, len.max(0) as usize, &ctx.eval.limits) {
             let code = Refusal::Overloaded(why.code());
             return fail(
                 r,
@@ -438,7 +439,7 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
     // The format's own conditional check (nginx's not-modified filter,
     // which runs before this one, compares the origin's ETag and is off
     // here: see precontent()).
-    if conf.negotiates() && reply::not_modified(r, &ctx.eval) {
+    if ctx.eval.varies && reply::not_modified(r, &ctx.eval) {
         ctx.set_state(State::Pass);
         ctx.outcome("not_modified", "");
         return reply::send_not_modified(r, &ctx.eval);
@@ -621,10 +622,6 @@ fn upstream_failed(r: &Request, ctx: &Ctx) -> Option<Refusal> {
 /// (`test`, `size`, `image_resize_rs_thread_pool off`).
 fn start(r: &mut Request, ctx: &Ctx) -> ngx_int_t {
     set_buffered(r, false);
-    let Some(conf) = Module::location_conf(r) else {
-        let why = Refusal::Internal("internal");
-        return fail(r, ctx, Exit::Body, why, format_args!("no configuration"));
-    };
     let settings = ctx.eval.settings;
     let faults = ThreadFaults {
         panic: fault::inject(r, Fault::ThreadPanic),
@@ -645,14 +642,14 @@ fn start(r: &mut Request, ctx: &Ctx) -> ngx_int_t {
         return next_header(r);
     }
 
-    if let (true, Some(pool)) = (!pipeline::is_cheap(settings.mode), conf.thread_pool()) {
-        let limits = conf.limits();
-        return match job::post(r, &ctx.job, pool, &limits, body, settings, faults, job_done) {
+    if let Some(pool) = ctx.eval.offload {
+        let limits = &ctx.eval.limits;
+        return match job::post(r, &ctx.job, pool, limits, body, settings, faults, job_done) {
             Ok(()) => {
                 set_buffered(r, true);
                 NGX_AGAIN as ngx_int_t
             }
-            Err((body, why)) => overloaded(r, ctx, conf.overload, body, why),
+            Err((body, why)) => overloaded(r, ctx, body, why),
         };
     }
     let done = job::run_job(body, &settings, faults, &AtomicBool::new(false));
@@ -663,15 +660,9 @@ fn start(r: &mut Request, ctx: &Ctx) -> ngx_int_t {
 /// No job for this request now (queue full, waited too long, ...): one
 /// log line, then 503 with `Retry-After`, or the original bytes if the
 /// location says so and they are small enough. Never processed inline.
-fn overloaded(
-    r: &mut Request,
-    ctx: &Ctx,
-    overload: Option<Overload>,
-    body: Vec<u8>,
-    why: Shed,
-) -> ngx_int_t {
+fn overloaded(r: &mut Request, ctx: &Ctx, body: Vec<u8>, why: Shed) -> ngx_int_t {
     ctx.set_state(State::Pass);
-    if let Some(Overload::Original { max_size, max_age }) = overload {
+    if let Some(Overload::Original { max_size, max_age }) = ctx.eval.overload {
         if body.len() <= max_size && pipeline::sniff(&body).is_some() {
             let d = why.describe();
             request_error(
@@ -828,8 +819,7 @@ fn finish(r: &mut Request, ctx: &Ctx, done: Finished) -> ngx_int_t {
             send(r, ctx, reply, done.body)
         }
         Err(Failure::Shed(why)) => {
-            let overload = Module::location_conf(r).and_then(|c| c.overload);
-            overloaded(r, ctx, overload, done.body, why)
+            overloaded(r, ctx, done.body, why)
         }
         Err(Failure::Pipeline(e)) if !ctx.strict => {
             // Not an image we can work on, with a non-200 status: as it came.
@@ -890,7 +880,7 @@ fn send(r: &mut Request, ctx: &Ctx, reply: Reply, body: Vec<u8>) -> ngx_int_t {
 fn release(r: &mut Request, ctx: &Ctx, mut out: Vec<u8>) -> ngx_int_t {
     ctx.update(|s| s.bytes_out = out.len());
     let stats = ctx.stats();
-    if Module::location_conf(r).is_some_and(|c| c.server_timing == 1) && stats.outcome != "passed" {
+    if ctx.eval.server_timing && stats.outcome != "passed" {
         let _ = push_header(r, "Server-Timing", server_timing(&stats).as_bytes());
     }
     let bytes = out.as_mut_ptr_range();
