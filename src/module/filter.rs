@@ -211,7 +211,8 @@ pub(crate) unsafe extern "C" fn body_filter(
     r: *mut ngx_http_request_t,
     cl: *mut ngx_chain_t,
 ) -> ngx_int_t {
-    // SAFETY: as above; `cl` is the chain nginx hands a body filter.
+    // SAFETY: nginx calls a body filter with a live request, on the thread
+    // that owns it; `cl` (the chain it hands us) is read in take_chain().
     let r = unsafe { Request::from_ngx_http_request(r) };
     catch_unwind(AssertUnwindSafe(|| body_filter_impl(r, cl))).unwrap_or_else(|_| {
         const WHY: &str = "internal error (panic) while filtering";
@@ -852,7 +853,8 @@ fn send(r: &mut Request, ctx: &Ctx, reply: Reply, body: Vec<u8>) -> ngx_int_t {
     let (outcome, out) = match reply {
         Reply::Json(json) => {
             let rp: *mut ngx_http_request_t = r.into();
-            // SAFETY: as image_filter's json reply: the origin's headers go.
+            // SAFETY: a live request whose headers are held, not sent; as
+            // image_filter's json reply does, the origin's headers go.
             unsafe { ngx_http_clean_header(rp) };
             r.as_mut().headers_out.status = NGX_HTTP_OK as usize;
             reply::set_content_type(r, "application/json");

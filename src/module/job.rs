@@ -630,7 +630,7 @@ mod imp {
         let c = r.connection();
         let gone = r.as_ref().done() != 0;
         let write = r.as_ref().write_event_handler;
-        // SAFETY: as in ngx_http_copy_thread_event_handler: a finalized or
+        // SAFETY: what ngx_http_copy_thread_event_handler does: a finalized or
         // terminated request is left to the handler nginx has set on its
         // live connection's write event, a live one to its own write handler
         // (the request may be freed by either: only the connection, which
