@@ -24,9 +24,12 @@ pub struct Credentials {
     key_cache: KeyCache,
 }
 
-/// (date `YYYYMMDD`, region, key); the key is zeroed when replaced or dropped.
+/// (date `YYYYMMDD`, region, key) of the cached signing key.
+type DatedKey = (String, String, Zeroizing<[u8; 32]>);
+
+/// The last signing key; zeroed when replaced or dropped.
 #[derive(Default)]
-struct KeyCache(Mutex<Option<(String, String, Zeroizing<[u8; 32]>)>>);
+struct KeyCache(Mutex<Option<DatedKey>>);
 
 impl Clone for KeyCache {
     /// A clone derives its own key: nothing to share, nothing to lock.
@@ -118,7 +121,7 @@ impl Credentials {
                 return k.clone();
             }
         }
-        let key = super::sign::derive_signing_key(&self.secret_access_key, date, region);
+        let key = super::key::derive_signing_key(&self.secret_access_key, date, region);
         *slot = Some((date.to_owned(), region.to_owned(), key.clone()));
         key
     }

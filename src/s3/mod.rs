@@ -27,6 +27,7 @@ mod credentials;
 mod encode;
 mod endpoint;
 mod error;
+mod key;
 mod sign;
 
 pub use credentials::Credentials;

@@ -11,9 +11,7 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
 
 use super::credentials::Credentials;
 use super::encode::is_unreserved;
@@ -25,7 +23,7 @@ pub const EMPTY_PAYLOAD_SHA256: &str =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// The SigV4 service name.
-const SERVICE: &str = "s3";
+use super::key::{hmac, SERVICE};
 
 /// First instant of year 10000; `time` formats only four-digit years.
 const MAX_UNIX_SECS: u64 = 253_402_300_800;
@@ -163,28 +161,6 @@ fn sign_with_headers(
         x_amz_content_sha256: EMPTY_PAYLOAD_SHA256.into(),
         x_amz_security_token: creds.session_token.clone(),
     })
-}
-
-type HmacSha256 = Hmac<Sha256>;
-
-fn hmac(key: &[u8], data: &[u8]) -> Zeroizing<[u8; 32]> {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(data);
-    let mut out = Zeroizing::new([0u8; 32]);
-    out.copy_from_slice(&mac.finalize().into_bytes());
-    out
-}
-
-/// The SigV4 signing key for one day, region and the S3 service:
-/// HMAC chain from `AWS4` + secret. Every intermediate is zeroed on drop.
-pub(crate) fn derive_signing_key(secret: &str, date: &str, region: &str) -> Zeroizing<[u8; 32]> {
-    let mut k_secret = Zeroizing::new(Vec::with_capacity(4 + secret.len()));
-    k_secret.extend_from_slice(b"AWS4");
-    k_secret.extend_from_slice(secret.as_bytes());
-    let k_date = hmac(&k_secret, date.as_bytes());
-    let k_region = hmac(&k_date[..], region.as_bytes());
-    let k_service = hmac(&k_region[..], SERVICE.as_bytes());
-    hmac(&k_service[..], b"aws4_request")
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -405,6 +381,7 @@ fn check_query(query: &str) -> Result<(), SignError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::s3::key::derive_signing_key;
     use crate::s3::{uri_encode_key, Addressing, Bucket, Endpoint};
     use hmac::{Hmac, KeyInit, Mac};
     use sha2::{Digest, Sha256};
