@@ -1,6 +1,14 @@
-//! End-to-end tests of `process` and the header readers.
+//! The end-to-end tests of the pipeline, in one place: the header readers
+//! and `process` here, [`run`] (every mode, stages, request-time checks) in
+//! `run.rs`, output formats, orientation and colour in `output.rs`. Unit
+//! tests of one step sit next to their code.
 
-use super::gen::{self, Kind};
+mod output;
+mod run;
+
+use super::codec::{decode, encode};
+use gen::{self, Kind};
+use super::ops::{transform, Bitmap};
 use super::*;
 
 const U: u64 = u64::MAX;
@@ -318,7 +326,7 @@ fn transparency_on_off_indexed_png() {
     // the palette colour underneath the transparent index shows through
     assert_eq!(d.to_rgb8().get_pixel(20, 20).0, [255, 0, 255]);
     // GIF too
-    let gif = encode::encode_gif(&bitmap::Bitmap {
+    let gif = encode::encode_gif(&Bitmap {
         width: 2,
         height: 1,
         ch: 4,
@@ -437,7 +445,7 @@ fn scaled_jpeg_decode_matches_full() {
             })
         })
         .collect();
-    let src = bitmap::Bitmap {
+    let src = Bitmap {
         width: sw,
         height: sh,
         ch: 3,
@@ -499,10 +507,10 @@ fn error_messages_read_well() {
 
 #[test]
 fn progressive_dc_only_decodes_the_same_at_one_eighth() {
-    use super::decode::progressive_dc_only;
+    use decode::progressive_dc_only;
     use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
-    let src = super::gen::generate(
-        super::gen::Kind::parse("jpeg-progressive").unwrap(),
+    let src = gen::generate(
+        gen::Kind::parse("jpeg-progressive").unwrap(),
         640,
         480,
     )
@@ -543,7 +551,7 @@ fn progressive_dc_only_decodes_the_same_at_one_eighth() {
         "max pixel difference {max}, mean {mean}"
     );
     // Baseline, truncated and non-JPEG input are left alone.
-    let base = super::gen::generate(super::gen::Kind::parse("jpeg").unwrap(), 64, 48).unwrap();
+    let base = gen::generate(gen::Kind::parse("jpeg").unwrap(), 64, 48).unwrap();
     assert!(progressive_dc_only(&base).is_none());
     assert!(progressive_dc_only(&src[..src.len() / 2]).is_none());
     assert!(progressive_dc_only(b"not a jpeg").is_none());

@@ -9,7 +9,7 @@
 
 use std::io::Read;
 
-use super::ImageType;
+use crate::pipeline::ImageType;
 
 /// ICC profiles above this size are ignored (real ones are 0.5–60 kB;
 /// a zlib bomb in PNG's iCCP stops here).
@@ -284,7 +284,7 @@ fn webp_chunks(d: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::gen;
+    use crate::pipeline::gen;
     use super::*;
 
     #[test]
@@ -326,7 +326,7 @@ mod tests {
         let icc = gen::display_p3_icc();
         for k in [gen::Kind::Jpeg, gen::Kind::Png, gen::Kind::Webp] {
             let d = gen::generate_p3(k, 16, 16).unwrap();
-            let ty = super::super::sniff(&d).unwrap();
+            let ty = crate::pipeline::container::sniff(&d).unwrap();
             assert_eq!(
                 icc_profile(ty, &d).as_deref(),
                 Some(icc.as_slice()),

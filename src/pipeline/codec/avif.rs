@@ -15,7 +15,7 @@
 use avif_serialize::constants::MatrixCoefficients as BoxMatrix;
 use rav1e::prelude::*;
 
-use super::bitmap::Bitmap;
+use crate::pipeline::ops::Bitmap;
 
 /// Knobs of one AVIF encode. `quality` is the 1..=100 scale of
 /// `image_resize_rs_avif_quality` (ravif's, so the directive kept its

@@ -9,7 +9,7 @@
 
 use std::io::Write;
 
-use super::bitmap::Bitmap;
+use crate::pipeline::ops::Bitmap;
 use super::palette::Indexed;
 
 /// What to write.

@@ -10,10 +10,10 @@
 //! | WebP | libwebp, VP8 | lossy colour | lossless alpha plane |
 //! | AVIF | rav1e (own wrapper, avif.rs), 4:2:0, 8 bit | lossy | lossy alpha (same quality) |
 
-use super::bitmap::Bitmap;
+use crate::pipeline::ops::Bitmap;
 use super::palette;
 use super::png_write::{self, Pixels};
-use super::{Error, ImageType};
+use crate::pipeline::{Error, ImageType};
 
 /// Default `image_resize_rs_avif_quality` (ravif's 1..=100 scale; 80 is AV1
 /// quantizer 121). On the photo corpus it keeps luma SSIM within 0.005 of
