@@ -674,7 +674,7 @@ fn overloaded(
     // SAFETY: short write to our own state.
     unsafe { (*ctx).state = State::Pass };
     if let Some(Overload::Original { max_size, max_age }) = overload {
-        if body.len() <= max_size && pipeline::sniff(&body).is_some() {
+        if body.len() <= max_size && pipeline::ImageType::sniff(&body).is_some() {
             request_error(
                 rp,
                 format_args!(

@@ -88,7 +88,7 @@ pub(crate) fn run_job(
         if faults.panic {
             panic!("image_resize_rs fault injection: thread_panic");
         }
-        pipeline::run_cancellable(&body, settings, &mut stages, cancel)
+        pipeline::run(&body, settings, &mut stages, cancel)
     }));
     let result = match result {
         Ok(Ok(reply)) => Ok(reply),

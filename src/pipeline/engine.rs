@@ -72,20 +72,12 @@ pub struct Stages {
     pub encode_us: u64,
 }
 
-/// ngx_http_image_body_filter's work after the body is complete.
-pub fn run(body: &[u8], s: &Settings) -> Result<Reply, Error> {
-    run_staged(body, s, &mut Stages::default())
-}
-
-/// [`run`], also reporting the [`Stages`].
-pub fn run_staged(body: &[u8], s: &Settings, stages: &mut Stages) -> Result<Reply, Error> {
-    run_cancellable(body, s, stages, &AtomicBool::new(false))
-}
-
-/// [`run_staged`], giving up with [`Error::Cancelled`] between stages
-/// (before decoding, before resampling, before encoding) once `cancel` is
-/// set: the request it works for is gone.
-pub fn run_cancellable(
+/// The pipeline's one entry: ngx_http_image_body_filter's work after the
+/// body is complete, for every mode. Records where the time went in
+/// `stages`, and gives up with [`Error::Cancelled`] between stages (before
+/// decoding, before resampling, before encoding) once `cancel` is set: the
+/// request it works for is gone.
+pub fn run(
     body: &[u8],
     s: &Settings,
     stages: &mut Stages,
@@ -142,13 +134,16 @@ pub fn run_cancellable(
     )
 }
 
-/// ngx_http_image_process + ngx_http_image_resize.
+/// ngx_http_image_process + ngx_http_image_resize (tests).
+#[cfg(any(test, feature = "gen"))]
 pub fn process(data: &[u8], job: &Job) -> Result<Outcome, Error> {
     process_as(data, job, &OutputSettings::default(), None)
 }
 
 /// [`process`], but the result is written as PNG whatever the input: the
-/// pipeline's pixels without the output codec's loss (fidelity benchmarks).
+/// pipeline's pixels without the output codec's loss (irs-tool, for the
+/// fidelity benchmarks).
+#[cfg(any(test, feature = "gen"))]
 pub fn process_lossless(data: &[u8], job: &Job) -> Result<Outcome, Error> {
     process_as(data, job, &OutputSettings::default(), Some(ImageType::Png))
 }
@@ -160,6 +155,7 @@ pub(crate) fn process_with(data: &[u8], job: &Job, out: &OutputSettings) -> Resu
     process_as(data, job, out, None)
 }
 
+#[cfg(any(test, feature = "gen"))]
 fn process_as(
     data: &[u8],
     job: &Job,

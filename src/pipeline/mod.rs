@@ -27,23 +27,33 @@ mod plan;
 #[cfg(test)]
 mod tests;
 
-pub use codec::avif;
-pub use codec::encode::{
-    encode, encode_avif_with, encode_webp_with, EncodeOptions, DEFAULT_AVIF_QUALITY,
-    DEFAULT_AVIF_SPEED,
-};
-pub use container::meta;
-pub use container::{read_header, sniff, Header};
-pub use engine::{
-    is_cheap, process, process_lossless, run, run_cancellable, run_staged, Outcome, Reply, Stages,
-};
+// What the nginx glue uses: one entry, [`run`], and its types.
+pub use codec::encode::{DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED};
+pub use engine::{is_cheap, run, Reply, Stages};
 pub use error::Error;
+pub use plan::Settings;
+
+// The steps one by one, for the tests, the test-image generator and
+// irs-tool (feature `gen`), never in the module.
+#[cfg(any(test, feature = "gen"))]
+pub use codec::avif;
+#[cfg(any(test, feature = "gen"))]
+pub use codec::encode::{encode, encode_avif_with, encode_webp_with, EncodeOptions};
+#[cfg(any(test, feature = "gen"))]
+pub use container::meta;
+#[cfg(any(test, feature = "gen"))]
+pub use container::{read_header, sniff, Header};
+#[cfg(any(test, feature = "gen"))]
+pub use engine::{process, process_lossless, Outcome};
+#[cfg(any(test, feature = "gen"))]
 pub use json::size_json;
+#[cfg(any(test, feature = "gen"))]
 pub use ops::Bitmap;
-pub use plan::{Job, Operation, Settings};
+#[cfg(any(test, feature = "gen"))]
+pub use plan::{Job, Operation};
 
 /// The four formats image_filter understands, and AVIF — output only:
-/// [`sniff`] never answers it.
+/// [`ImageType::sniff`] never answers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImageType {
     Jpeg,
@@ -54,6 +64,13 @@ pub enum ImageType {
 }
 
 impl ImageType {
+    /// The format of a body, by its first bytes (ngx_http_image_test); `None`
+    /// for anything else. What [`run`] checks first, for callers that must
+    /// know before (or without) running it.
+    pub fn sniff(body: &[u8]) -> Option<ImageType> {
+        container::sniff(body)
+    }
+
     /// MIME type for Content-Type.
     pub fn mime(self) -> &'static str {
         match self {

@@ -54,7 +54,8 @@ impl Orientation {
     }
 
     /// The orientation that undoes this one (6 and 8 swap, the rest are
-    /// their own inverse).
+    /// their own inverse). For the test-image generator.
+    #[cfg(any(test, feature = "gen"))]
     pub fn inverse(self) -> Orientation {
         match self.value() {
             6 => Orientation(8),

@@ -1,8 +1,17 @@
 //! [`run`]: every mode, the stages it reports, request-time checks.
 
 use crate::pipeline::gen::{self, Kind};
-use crate::pipeline::{run, run_staged, Error, ImageType, Reply, Settings, Stages};
+use crate::pipeline::{self, Error, ImageType, Reply, Settings, Stages};
+use std::sync::atomic::AtomicBool;
 use crate::value::{Mode, UNLIMITED};
+
+fn run(body: &[u8], s: &Settings) -> Result<Reply, Error> {
+    run_staged(body, s, &mut Stages::default())
+}
+
+fn run_staged(body: &[u8], s: &Settings, stages: &mut Stages) -> Result<Reply, Error> {
+    pipeline::run(body, s, stages, &AtomicBool::new(false))
+}
 
 fn img(kind: Kind, w: u32, h: u32) -> Vec<u8> {
     gen::generate(kind, w, h).expect("generate")
