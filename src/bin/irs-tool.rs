@@ -254,9 +254,9 @@ fn cmd_ssim(fa: &str, fb: &str) -> Result<String, String> {
 /// image_resize_rs's own pipeline (`resize W H`: shrink-on-load, Lanczos3),
 /// written losslessly as PNG: what the resizer does before the output codec.
 fn cmd_resize(input: &str, w: &str, h: &str, out: &str) -> Result<String, String> {
-    use image_resize_rs::pipeline::{process_lossless, Job, Operation, Outcome};
+    use image_resize_rs::pipeline::{process_lossless, Operation, Plan, Reply};
     let data = std::fs::read(input).map_err(|e| format!("{input}: {e}"))?;
-    let job = Job {
+    let plan = Plan {
         op: Operation::Resize,
         max_width: u64::from(parse_u32(w, "width")?),
         max_height: u64::from(parse_u32(h, "height")?),
@@ -268,9 +268,9 @@ fn cmd_resize(input: &str, w: &str, h: &str, out: &str) -> Result<String, String
         interlace: false,
         max_pixels: u64::MAX,
     };
-    let bytes = match process_lossless(&data, &job).map_err(|e| e.to_string())? {
-        Outcome::Encoded { bytes, .. } => bytes,
-        Outcome::AsIs => data,
+    let bytes = match process_lossless(&data, &plan).map_err(|e| e.to_string())? {
+        Reply::Image { bytes, .. } => bytes,
+        Reply::Original(_) | Reply::Json(_) => data,
     };
     std::fs::write(out, bytes).map_err(|e| format!("{out}: {e}"))?;
     Ok(String::new())

@@ -15,7 +15,7 @@ use super::codec::encode::{self, EncodeOptions};
 use super::container::{meta, read_header, sniff};
 use super::json;
 use super::ops::{color, sharpen, transform, Bitmap};
-use super::plan::{geometry, output_type, Job, Operation, OutputSettings, Settings};
+use super::plan::{geometry, output_type, Operation, OutputSettings, Plan, Settings};
 use super::{Error, ImageType};
 use crate::value::Mode;
 
@@ -23,7 +23,8 @@ use crate::value::Mode;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reply {
     /// The original bytes unchanged (image_filter's "as is", and `test`),
-    /// with their sniffed type.
+    /// with their sniffed type. Also what the transform step answers when
+    /// there is nothing to do.
     Original(ImageType),
     /// A new image.
     Image {
@@ -34,20 +35,6 @@ pub enum Reply {
     },
     /// The `size` answer (`application/json`).
     Json(Vec<u8>),
-}
-
-/// Result of [`process`] (the transform step of [`run`]).
-#[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Send the original bytes unchanged.
-    AsIs,
-    /// Send these bytes (same format as the input).
-    Encoded {
-        ty: ImageType,
-        bytes: Vec<u8>,
-        width: u32,
-        height: u32,
-    },
 }
 
 /// Does `settings.mode` need the decoder (and so a thread)? `test` and `size`
@@ -115,58 +102,43 @@ pub fn run(
         }
         Mode::Rotate | Mode::Resize | Mode::Crop => {}
     }
-    let (job, out) = s.plan()?;
-    Ok(
-        match transform_image(ty, body, &job, &out, None, stages, cancel)? {
-            Outcome::AsIs => Reply::Original(ty),
-            Outcome::Encoded {
-                ty,
-                bytes,
-                width,
-                height,
-            } => Reply::Image {
-                ty,
-                bytes,
-                width,
-                height,
-            },
-        },
-    )
+    let (plan, out) = s.plan()?;
+    transform_image(ty, body, &plan, &out, None, stages, cancel)
 }
 
 /// ngx_http_image_process + ngx_http_image_resize (tests).
 #[cfg(any(test, feature = "gen"))]
-pub fn process(data: &[u8], job: &Job) -> Result<Outcome, Error> {
-    process_as(data, job, &OutputSettings::default(), None)
+pub fn process(data: &[u8], plan: &Plan) -> Result<Reply, Error> {
+    process_as(data, plan, &OutputSettings::default(), None)
 }
 
 /// [`process`], but the result is written as PNG whatever the input: the
 /// pipeline's pixels without the output codec's loss (irs-tool, for the
 /// fidelity benchmarks).
 #[cfg(any(test, feature = "gen"))]
-pub fn process_lossless(data: &[u8], job: &Job) -> Result<Outcome, Error> {
-    process_as(data, job, &OutputSettings::default(), Some(ImageType::Png))
+pub fn process_lossless(data: &[u8], plan: &Plan) -> Result<Reply, Error> {
+    process_as(data, plan, &OutputSettings::default(), Some(ImageType::Png))
 }
 
 /// [`process`] with an output format, auto-orientation and sRGB conversion
 /// (what [`run`] does for the transforming modes).
 #[cfg(test)]
-pub(crate) fn process_with(data: &[u8], job: &Job, out: &OutputSettings) -> Result<Outcome, Error> {
-    process_as(data, job, out, None)
+pub(crate) fn process_with(data: &[u8], plan: &Plan, out: &OutputSettings) -> Result<Reply, Error> {
+    process_as(data, plan, out, None)
 }
 
 #[cfg(any(test, feature = "gen"))]
 fn process_as(
     data: &[u8],
-    job: &Job,
+    plan: &Plan,
     out: &OutputSettings,
     lossless: Option<ImageType>,
-) -> Result<Outcome, Error> {
+) -> Result<Reply, Error> {
     let ty = sniff(data).ok_or_else(|| Error::not_an_image(data))?;
     transform_image(
         ty,
         data,
-        job,
+        plan,
         out,
         lossless,
         &mut Stages::default(),
@@ -187,14 +159,14 @@ fn check_pixels(w: u32, h: u32, max: u64) -> Result<(), Error> {
 }
 
 /// nginx's as-is condition (never for Rotate, which always carries an angle).
-fn as_is(job: &Job, w: u32, h: u32, force: bool) -> bool {
-    match job.op {
-        Operation::Rotate => job.angle == 0,
+fn as_is(plan: &Plan, w: u32, h: u32, force: bool) -> bool {
+    match plan.op {
+        Operation::Rotate => plan.angle == 0,
         Operation::Resize | Operation::Crop => {
             !force
-                && rotation(job.angle) == 0
-                && u64::from(w) <= job.max_width
-                && u64::from(h) <= job.max_height
+                && rotation(plan.angle) == 0
+                && u64::from(w) <= plan.max_width
+                && u64::from(h) <= plan.max_height
         }
     }
 }
@@ -218,12 +190,12 @@ fn rotation(angle: u32) -> u32 {
 fn transform_image(
     ty: ImageType,
     data: &[u8],
-    job: &Job,
+    plan: &Plan,
     out: &OutputSettings,
     lossless: Option<ImageType>,
     stages: &mut Stages,
     cancel: &AtomicBool,
-) -> Result<Outcome, Error> {
+) -> Result<Reply, Error> {
     let cancelled = || cancel.load(Ordering::Relaxed);
     let hdr = read_header(ty, data);
     let force = hdr.is_some_and(|h| h.force);
@@ -235,13 +207,12 @@ fn transform_image(
     if let Some(h) = hdr {
         stages.source = orientation.displayed(h.width, h.height);
     }
-    let out_ty = lossless.unwrap_or_else(|| {
-        output_type(out.token, ty, out.negotiated, meta::is_animated(ty, data))
-    });
+    let out_ty = lossless
+        .unwrap_or_else(|| output_type(out.token, ty, out.negotiated, meta::is_animated(ty, data)));
     // Sent as is only when image_filter would and nothing else must change.
     let keep = |w: u32, h: u32| {
         let (w, h) = orientation.displayed(w, h);
-        orientation.is_normal() && out_ty == ty && as_is(job, w, h, force)
+        orientation.is_normal() && out_ty == ty && as_is(plan, w, h, force)
     };
     if let Some(h) = hdr {
         // image_filter reads only 16 bits of PNG dimensions; the limit uses all 32.
@@ -252,16 +223,16 @@ fn transform_image(
             ),
             _ => (h.width, h.height),
         };
-        check_pixels(lw, lh, job.max_pixels)?;
+        check_pixels(lw, lh, plan.max_pixels)?;
         if keep(h.width, h.height) {
-            return Ok(Outcome::AsIs);
+            return Ok(Reply::Original(ty));
         }
     }
 
     // The box applies to the displayed image; the decoder works on the stored one.
     let plan_for = |sw: u32, sh: u32| {
         let (dw, dh) = orientation.displayed(sw, sh);
-        geometry::plan(job.op, dw, dh, job.max_width, job.max_height, job.angle)
+        geometry::plan(plan.op, dw, dh, plan.max_width, plan.max_height, plan.angle)
     };
     let stored_target = |sw: u32, sh: u32| {
         let (dw, dh) = orientation.displayed(sw, sh);
@@ -271,11 +242,11 @@ fn transform_image(
     // The decoder reports its own full size first: limit check and the
     // target size for JPEG shrink-on-load happen before pixel decoding.
     let target = |w: u32, h: u32| -> Result<(u32, u32), Error> {
-        check_pixels(w, h, job.max_pixels)?;
+        check_pixels(w, h, plan.max_pixels)?;
         Ok(stored_target(w, h))
     };
     let clock = Instant::now();
-    let decoded = decode::decode(ty, data, job.max_pixels, &target);
+    let decoded = decode::decode(ty, data, plan.max_pixels, &target);
     stages.decode_us = clock.elapsed().as_micros() as u64;
     let dec = match decoded {
         Ok(d) => d,
@@ -289,7 +260,7 @@ fn transform_image(
     }
     // Second as-is check, on the decoder's dimensions (top of ngx_http_image_resize).
     if keep(sx, sy) {
-        return Ok(Outcome::AsIs);
+        return Ok(Reply::Original(ty));
     }
 
     stages.source = orientation.displayed(sx, sy);
@@ -298,29 +269,29 @@ fn transform_image(
     }
     let clock = Instant::now();
     let mut img: Bitmap = dec.bitmap;
-    if img.ch == 4 && dec.palette && (!job.transparency || !img.has_transparency()) {
+    if img.ch == 4 && dec.palette && (!plan.transparency || !img.has_transparency()) {
         // `transparency off` drops a palette image's transparent colour (the
         // RGB underneath stays); an opaque palette image needs no alpha either.
         img = img.drop_alpha();
     }
 
-    let plan = plan_for(sx, sy);
+    let geo = plan_for(sx, sy);
     let (tw, th) = stored_target(sx, sy);
     if (img.width, img.height) != (tw, th) {
         img = transform::resample(img, tw, th).map_err(|reason| Error::Decode { ty, reason })?;
     }
     img = transform::orient(img, orientation);
-    if plan.angle != 0 {
-        img = transform::rotate(img, plan.angle);
+    if geo.angle != 0 {
+        img = transform::rotate(img, geo.angle);
     }
-    if let Some((x, y, w, h)) = plan.crop {
+    if let Some((x, y, w, h)) = geo.crop {
         img = transform::crop(img, x, y, w, h);
     }
     if let Some(icc) = meta::icc_profile(ty, data) {
         color::to_srgb(&mut img, &icc);
     }
-    if job.sharpen > 0 {
-        sharpen::sharpen(&mut img, job.sharpen);
+    if plan.sharpen > 0 {
+        sharpen::sharpen(&mut img, plan.sharpen);
     }
     stages.resize_us = clock.elapsed().as_micros() as u64;
     if cancelled() {
@@ -328,8 +299,8 @@ fn transform_image(
     }
 
     let quality_ok = match out_ty {
-        ImageType::Jpeg => job.jpeg_quality > 0,
-        ImageType::Webp => job.webp_quality > 0,
+        ImageType::Jpeg => plan.jpeg_quality > 0,
+        ImageType::Webp => plan.webp_quality > 0,
         ImageType::Gif | ImageType::Png | ImageType::Avif => true,
     };
     if !quality_ok {
@@ -339,18 +310,18 @@ fn transform_image(
         )));
     }
     let opts = EncodeOptions {
-        jpeg_quality: job.jpeg_quality.min(100),
-        webp_quality: job.webp_quality.min(100),
+        jpeg_quality: plan.jpeg_quality.min(100),
+        webp_quality: plan.webp_quality.min(100),
         avif_quality: out.avif_quality,
         avif_speed: out.avif_speed,
-        interlace: job.interlace,
+        interlace: plan.interlace,
         palette: dec.palette,
     };
     let clock = Instant::now();
     let bytes = encode::encode(out_ty, &img, &opts);
     stages.encode_us = clock.elapsed().as_micros() as u64;
     let bytes = bytes?;
-    Ok(Outcome::Encoded {
+    Ok(Reply::Image {
         ty: out_ty,
         bytes,
         width: img.width,

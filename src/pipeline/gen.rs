@@ -1,7 +1,7 @@
 //! Deterministic test images (used by the unit tests and `irs-tool gen`).
 
-use super::ops::Bitmap;
 use super::codec::encode;
+use super::ops::Bitmap;
 use super::Error;
 
 /// What `irs-tool gen` can produce.

@@ -44,13 +44,13 @@ pub use container::meta;
 #[cfg(any(test, feature = "gen"))]
 pub use container::{read_header, sniff, Header};
 #[cfg(any(test, feature = "gen"))]
-pub use engine::{process, process_lossless, Outcome};
+pub use engine::{process, process_lossless};
 #[cfg(any(test, feature = "gen"))]
 pub use json::size_json;
 #[cfg(any(test, feature = "gen"))]
 pub use ops::Bitmap;
 #[cfg(any(test, feature = "gen"))]
-pub use plan::{Job, Operation};
+pub use plan::{Operation, Plan};
 
 /// The four formats image_filter understands, and AVIF — output only:
 /// [`ImageType::sniff`] never answers it.

@@ -10,9 +10,9 @@
 //! | WebP | libwebp, VP8 | lossy colour | lossless alpha plane |
 //! | AVIF | rav1e (own wrapper, avif.rs), 4:2:0, 8 bit | lossy | lossy alpha (same quality) |
 
-use crate::pipeline::ops::Bitmap;
 use super::palette;
 use super::png_write::{self, Pixels};
+use crate::pipeline::ops::Bitmap;
 use crate::pipeline::{Error, ImageType};
 
 /// Default `image_resize_rs_avif_quality` (ravif's 1..=100 scale; 80 is AV1

@@ -9,8 +9,8 @@
 
 use std::io::Write;
 
-use crate::pipeline::ops::Bitmap;
 use super::palette::Indexed;
+use crate::pipeline::ops::Bitmap;
 
 /// What to write.
 pub enum Pixels<'a> {

@@ -285,8 +285,8 @@ fn webp_chunks(d: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
 
 #[cfg(test)]
 mod tests {
-    use crate::pipeline::gen;
     use super::*;
+    use crate::pipeline::gen;
 
     #[test]
     fn tiff_both_byte_orders() {

@@ -6,6 +6,6 @@ pub mod jpeg;
 pub mod meta;
 mod sniff;
 
-pub use sniff::{read_header, sniff};
 #[cfg(any(test, feature = "gen"))]
 pub use sniff::Header;
+pub use sniff::{read_header, sniff};

@@ -5,7 +5,7 @@ use super::Operation;
 
 /// What to do to a `sx`x`sy` image, computed exactly as nginx does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Plan {
+pub struct Geometry {
     /// Resample to this size (pre-rotation) when `Some`.
     pub resize: Option<(u32, u32)>,
     /// Counter-clockwise rotation: 0, 90, 180 or 270.
@@ -17,7 +17,7 @@ pub struct Plan {
     pub height: u32,
 }
 
-impl Plan {
+impl Geometry {
     /// Size before rotation (the resample target, or the source size).
     pub fn pre_rotation(&self, sx: u32, sy: u32) -> (u32, u32) {
         self.resize.unwrap_or((sx, sy))
@@ -31,7 +31,7 @@ fn scale(a: u64, max: u64, b: u64) -> u64 {
 }
 
 /// ngx_http_image_resize's geometry on the original (sx, sy).
-pub fn plan(op: Operation, sx: u32, sy: u32, max_w: u64, max_h: u64, angle: u32) -> Plan {
+pub fn plan(op: Operation, sx: u32, sy: u32, max_w: u64, max_h: u64, angle: u32) -> Geometry {
     let (mut dx, mut dy) = (u64::from(sx), u64::from(sy));
     let mut resize = false;
     match op {
@@ -93,7 +93,7 @@ pub fn plan(op: Operation, sx: u32, sy: u32, max_w: u64, max_h: u64, angle: u32)
             crop = Some((ox / 2, oy / 2, width, height));
         }
     }
-    Plan {
+    Geometry {
         resize,
         angle,
         crop,
@@ -107,7 +107,7 @@ mod tests {
     use super::*;
     const U: u64 = u64::MAX;
 
-    fn dims(p: Plan) -> (u32, u32) {
+    fn dims(p: Geometry) -> (u32, u32) {
         (p.width, p.height)
     }
 

@@ -1,5 +1,5 @@
 //! Planning, before any pixel is touched: one request's [`Settings`] checked
-//! into a [`Job`] (image_filter's parameter checks), the geometry of the
+//! into a [`Plan`] (image_filter's parameter checks), the geometry of the
 //! resize, crop or rotation ([`geometry`], ngx_http_image_resize's integer
 //! math) and the format written ([`output`]).
 
@@ -22,7 +22,7 @@ pub enum Operation {
 /// Validated transform parameters (built from [`Settings`] by
 /// [`Settings::plan`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Job {
+pub struct Plan {
     pub op: Operation,
     /// `u64::MAX` means "-" (unlimited); never 0.
     pub max_width: u64,

@@ -1,7 +1,7 @@
 //! One request's settings as the directives give them, and their checks:
 //! the same functions the directive parsers use on static arguments.
 
-use super::{Job, Operation, OutputSettings};
+use super::{Operation, OutputSettings, Plan};
 use crate::negotiate::Token;
 use crate::pipeline::codec::encode;
 use crate::pipeline::Error;
@@ -63,9 +63,9 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The checked [`Job`] and [`OutputSettings`] of a transforming mode
+    /// The checked [`Plan`] and [`OutputSettings`] of a transforming mode
     /// (`resize`, `crop`, `rotate`); `test`, `size` and `off` have none.
-    pub(crate) fn plan(&self) -> Result<(Job, OutputSettings), Error> {
+    pub(crate) fn plan(&self) -> Result<(Plan, OutputSettings), Error> {
         let (op, max_width, max_height) = match self.mode {
             Mode::Rotate => (Operation::Rotate, UNLIMITED, UNLIMITED),
             Mode::Resize | Mode::Crop => {
@@ -101,7 +101,7 @@ impl Settings {
             }
             Err(_) => 0,
         };
-        let job = Job {
+        let plan = Plan {
             op,
             max_width,
             max_height,
@@ -126,6 +126,6 @@ impl Settings {
             avif_quality: self.avif_quality.clamp(1, 100),
             avif_speed: self.avif_speed.clamp(1, 10),
         };
-        Ok((job, out))
+        Ok((plan, out))
     }
 }

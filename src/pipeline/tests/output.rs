@@ -6,10 +6,10 @@ use crate::pipeline::codec::encode;
 use crate::pipeline::engine::process_with;
 use crate::pipeline::gen::{self, Kind, QUADRANTS};
 use crate::pipeline::plan::{output_type, OutputSettings};
-use crate::pipeline::{meta, sniff, Bitmap, Error, ImageType, Job, Operation, Outcome};
+use crate::pipeline::{meta, sniff, Bitmap, Error, ImageType, Operation, Plan, Reply};
 
-fn job(op: Operation, w: u64, h: u64) -> Job {
-    Job {
+fn plan(op: Operation, w: u64, h: u64) -> Plan {
+    Plan {
         op,
         max_width: w,
         max_height: h,
@@ -24,13 +24,8 @@ fn job(op: Operation, w: u64, h: u64) -> Job {
 }
 
 /// [`process_with`] with `negotiated` set as given.
-fn pw(
-    data: &[u8],
-    job: &Job,
-    out: &OutputSettings,
-    negotiated: bool,
-) -> Result<Outcome, Error> {
-    process_with(data, job, &OutputSettings { negotiated, ..*out })
+fn pw(data: &[u8], plan: &Plan, out: &OutputSettings, negotiated: bool) -> Result<Reply, Error> {
+    process_with(data, plan, &OutputSettings { negotiated, ..*out })
 }
 
 fn forced(token: Token) -> OutputSettings {
@@ -40,15 +35,15 @@ fn forced(token: Token) -> OutputSettings {
     }
 }
 
-fn encoded(o: Outcome) -> (ImageType, Vec<u8>, u32, u32) {
-    match o {
-        Outcome::Encoded {
+fn encoded(r: Reply) -> (ImageType, Vec<u8>, u32, u32) {
+    match r {
+        Reply::Image {
             ty,
             bytes,
             width,
             height,
         } => (ty, bytes, width, height),
-        Outcome::AsIs => panic!("expected Encoded, got AsIs"),
+        r => panic!("expected an image, got {r:?}"),
     }
 }
 
@@ -99,7 +94,7 @@ fn all_eight_orientations_come_out_upright() {
         for o in 1..=8u16 {
             // Displayed 96x64; the box applies to the displayed image.
             let src = gen::generate_oriented(kind, 96, 64, o).unwrap();
-            let j = job(Operation::Resize, 48, 100);
+            let j = plan(Operation::Resize, 48, 100);
             let (_, bytes, w, h) =
                 encoded(pw(&src, &j, &OutputSettings::default(), false).unwrap());
             assert_eq!((w, h), (48, 32), "{kind:?} orientation {o}");
@@ -111,7 +106,7 @@ fn all_eight_orientations_come_out_upright() {
             let (_, _, w, h) = encoded(
                 pw(
                     &src,
-                    &job(Operation::Crop, 40, 40),
+                    &plan(Operation::Crop, 40, 40),
                     &OutputSettings::default(),
                     false,
                 )
@@ -124,11 +119,10 @@ fn all_eight_orientations_come_out_upright() {
 
 #[test]
 fn orientation_turns_even_without_resize() {
-    let big = job(Operation::Resize, 1000, 1000);
+    let big = plan(Operation::Resize, 1000, 1000);
     for kind in [Kind::Jpeg, Kind::Png] {
         let src = gen::generate_oriented(kind, 60, 40, 6).unwrap();
-        let (_, bytes, w, h) =
-            encoded(pw(&src, &big, &OutputSettings::default(), false).unwrap());
+        let (_, bytes, w, h) = encoded(pw(&src, &big, &OutputSettings::default(), false).unwrap());
         assert_eq!((w, h), (60, 40));
         assert_upright(&bytes, "6, no resize");
     }
@@ -137,7 +131,7 @@ fn orientation_turns_even_without_resize() {
     let src1 = gen::generate_oriented(Kind::Png, 60, 40, 1).unwrap();
     assert_eq!(
         pw(&src1, &big, &OutputSettings::default(), false).unwrap(),
-        Outcome::AsIs
+        Reply::Original(ImageType::Png)
     );
     // auto_orient off: image_filter's behaviour, stored pixels as they are.
     let off = OutputSettings {
@@ -145,8 +139,11 @@ fn orientation_turns_even_without_resize() {
         ..OutputSettings::default()
     };
     let src = gen::generate_oriented(Kind::Png, 60, 40, 6).unwrap();
-    assert_eq!(pw(&src, &big, &off, false).unwrap(), Outcome::AsIs);
-    let (_, _, w, h) = encoded(pw(&src, &job(Operation::Resize, 20, 20), &off, false).unwrap());
+    assert_eq!(
+        pw(&src, &big, &off, false).unwrap(),
+        Reply::Original(ImageType::Png)
+    );
+    let (_, _, w, h) = encoded(pw(&src, &plan(Operation::Resize, 20, 20), &off, false).unwrap());
     assert_eq!((w, h), (13, 20)); // stored 40x60
 }
 
@@ -155,9 +152,8 @@ fn display_p3_becomes_srgb() {
     for kind in [Kind::Jpeg, Kind::Png, Kind::Webp] {
         let src = gen::generate_p3(kind, 64, 64).unwrap();
         for tok in [Token::Orig, Token::Png] {
-            let (ty, bytes, _, _) = encoded(
-                pw(&src, &job(Operation::Resize, 32, 32), &forced(tok), false).unwrap(),
-            );
+            let (ty, bytes, _, _) =
+                encoded(pw(&src, &plan(Operation::Resize, 32, 32), &forced(tok), false).unwrap());
             let p = image::load_from_memory(&bytes)
                 .unwrap()
                 .to_rgba8()
@@ -176,7 +172,7 @@ fn gps_exif_never_reaches_the_output() {
     assert!(src.windows(18).any(|w| w == b"IRS-GPS-TEST-DATUM"));
     for tok in [Token::Orig, Token::Png, Token::Webp, Token::Avif] {
         let (_, bytes, _, _) =
-            encoded(pw(&src, &job(Operation::Resize, 60, 60), &forced(tok), false).unwrap());
+            encoded(pw(&src, &plan(Operation::Resize, 60, 60), &forced(tok), false).unwrap());
         assert!(
             !bytes.windows(18).any(|w| w == b"IRS-GPS-TEST-DATUM"),
             "{tok:?}"
@@ -188,7 +184,7 @@ fn gps_exif_never_reaches_the_output() {
 #[test]
 fn palette_in_palette_out() {
     let src = gen::generate(Kind::PngPalette64, 400, 300).unwrap();
-    let j = job(Operation::Resize, 200, 200);
+    let j = plan(Operation::Resize, 200, 200);
     let (ty, bytes, w, h) = encoded(pw(&src, &j, &OutputSettings::default(), false).unwrap());
     assert_eq!((ty, w, h), (ImageType::Png, 200, 150));
     assert_eq!(bytes[25], 3, "indexed colour type");
@@ -212,7 +208,7 @@ fn palette_in_palette_out() {
     let (_, bytes, _, _) = encoded(
         pw(
             &trns,
-            &job(Operation::Resize, 40, 40),
+            &plan(Operation::Resize, 40, 40),
             &OutputSettings::default(),
             false,
         )
@@ -228,12 +224,10 @@ fn palette_in_palette_out() {
 fn interlaced_png_and_gif_decode_to_the_same_pixels() {
     for kind in [Kind::Png, Kind::PngPalette64, Kind::Gif] {
         let src = gen::generate(kind, 97, 61).unwrap();
-        let mut j = job(Operation::Resize, 50, 50);
-        let (_, plain, _, _) =
-            encoded(pw(&src, &j, &OutputSettings::default(), false).unwrap());
+        let mut j = plan(Operation::Resize, 50, 50);
+        let (_, plain, _, _) = encoded(pw(&src, &j, &OutputSettings::default(), false).unwrap());
         j.interlace = true;
-        let (ty, inter, _, _) =
-            encoded(pw(&src, &j, &OutputSettings::default(), false).unwrap());
+        let (ty, inter, _, _) = encoded(pw(&src, &j, &OutputSettings::default(), false).unwrap());
         match ty {
             ImageType::Png => {
                 assert_eq!((plain[28], inter[28]), (0, 1), "{kind:?} IHDR interlace");
@@ -263,8 +257,7 @@ fn negotiated_conversion_and_alpha() {
     // PNG with alpha -> WebP keeps alpha.
     let src = gen::generate(Kind::PngIndexedTrns, 80, 80).unwrap();
     let s = forced(Token::Webp);
-    let (ty, bytes, _, _) =
-        encoded(pw(&src, &job(Operation::Resize, 40, 40), &s, true).unwrap());
+    let (ty, bytes, _, _) = encoded(pw(&src, &plan(Operation::Resize, 40, 40), &s, true).unwrap());
     assert_eq!(ty, ImageType::Webp);
     let img = image::load_from_memory(&bytes).unwrap().to_rgba8();
     assert_eq!(img.get_pixel(20, 20).0[3], 0);
@@ -274,7 +267,7 @@ fn negotiated_conversion_and_alpha() {
     let (ty, bytes, w, h) = encoded(
         pw(
             &src,
-            &job(Operation::Resize, 300, 200),
+            &plan(Operation::Resize, 300, 200),
             &forced(Token::Avif),
             true,
         )
@@ -287,7 +280,7 @@ fn negotiated_conversion_and_alpha() {
     let (ty, _, _, _) = encoded(
         pw(
             &anim,
-            &job(Operation::Resize, 20, 20),
+            &plan(Operation::Resize, 20, 20),
             &forced(Token::Avif),
             true,
         )
@@ -298,11 +291,11 @@ fn negotiated_conversion_and_alpha() {
     assert_eq!(
         pw(
             &anim,
-            &job(Operation::Resize, 50, 50),
+            &plan(Operation::Resize, 50, 50),
             &forced(Token::Avif),
             true
         )
         .unwrap(),
-        Outcome::AsIs
+        Reply::Original(ImageType::Gif)
     );
 }

@@ -2,8 +2,8 @@
 
 use crate::pipeline::gen::{self, Kind};
 use crate::pipeline::{self, Error, ImageType, Reply, Settings, Stages};
-use std::sync::atomic::AtomicBool;
 use crate::value::{Mode, UNLIMITED};
+use std::sync::atomic::AtomicBool;
 
 fn run(body: &[u8], s: &Settings) -> Result<Reply, Error> {
     run_staged(body, s, &mut Stages::default())
@@ -28,8 +28,7 @@ fn settings(mode: Mode, w: u64, h: u64) -> Settings {
 
 #[test]
 fn stages_and_source() {
-    let jpeg =
-        gen::jpeg_with_exif(&img(Kind::Jpeg, 300, 200), &gen::exif_tiff(6, false, false));
+    let jpeg = gen::jpeg_with_exif(&img(Kind::Jpeg, 300, 200), &gen::exif_tiff(6, false, false));
     let mut st = Stages::default();
     run_staged(&jpeg, &settings(Mode::Resize, 100, 100), &mut st).unwrap();
     assert_eq!(st.source, (200, 300), "displayed");
@@ -70,8 +69,7 @@ fn every_mode() {
     assert_eq!(
         run(&jpeg, &settings(Mode::Size, 0, 0)).unwrap(),
         Reply::Json(
-            b"{ \"img\" : { \"width\": 300, \"height\": 200, \"type\": \"jpeg\" } }\r\n"
-                .to_vec()
+            b"{ \"img\" : { \"width\": 300, \"height\": 200, \"type\": \"jpeg\" } }\r\n".to_vec()
         )
     );
     // `size` reports the displayed box (orientation 6: stored 300x200
