@@ -255,14 +255,15 @@ fn cmd_ssim(fa: &str, fb: &str) -> Result<String, String> {
 /// written losslessly as PNG: what the resizer does before the output codec.
 fn cmd_resize(input: &str, w: &str, h: &str, out: &str) -> Result<String, String> {
     use image_resize_rs::pipeline::{process_lossless, Operation, Plan, Reply};
+    use image_resize_rs::value::{DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY};
     let data = std::fs::read(input).map_err(|e| format!("{input}: {e}"))?;
     let plan = Plan {
         op: Operation::Resize,
         max_width: u64::from(parse_u32(w, "width")?),
         max_height: u64::from(parse_u32(h, "height")?),
         angle: 0,
-        jpeg_quality: 75,
-        webp_quality: 80,
+        jpeg_quality: DEFAULT_JPEG_QUALITY,
+        webp_quality: DEFAULT_WEBP_QUALITY,
         sharpen: 0,
         transparency: true,
         interlace: false,

@@ -17,7 +17,7 @@ use super::json;
 use super::ops::{color, sharpen, transform, Bitmap};
 use super::plan::{geometry, output_type, Operation, OutputSettings, Plan, Settings};
 use super::{Error, ImageType};
-use crate::value::Mode;
+use crate::value::{Mode, MAX_QUALITY};
 
 /// What to send.
 #[derive(Debug, PartialEq, Eq)]
@@ -310,8 +310,8 @@ fn transform_image(
         )));
     }
     let opts = EncodeOptions {
-        jpeg_quality: plan.jpeg_quality.min(100),
-        webp_quality: plan.webp_quality.min(100),
+        jpeg_quality: plan.jpeg_quality.min(MAX_QUALITY),
+        webp_quality: plan.webp_quality.min(MAX_QUALITY),
         avif_quality: out.avif_quality,
         avif_speed: out.avif_speed,
         interlace: plan.interlace,

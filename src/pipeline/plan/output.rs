@@ -3,8 +3,8 @@
 //! ([`OutputSettings`]) that the transform step honours.
 
 use crate::negotiate::Token;
-use crate::pipeline::codec::encode;
 use crate::pipeline::ImageType;
+use crate::value::{DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED};
 
 /// Per-request settings beyond image_filter's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,8 +29,8 @@ impl Default for OutputSettings {
             token: Token::Orig,
             negotiated: false,
             auto_orient: true,
-            avif_quality: encode::DEFAULT_AVIF_QUALITY,
-            avif_speed: encode::DEFAULT_AVIF_SPEED,
+            avif_quality: DEFAULT_AVIF_QUALITY,
+            avif_speed: DEFAULT_AVIF_SPEED,
         }
     }
 }

@@ -3,7 +3,6 @@
 
 use super::{Operation, OutputSettings, Plan};
 use crate::negotiate::Token;
-use crate::pipeline::codec::encode;
 use crate::pipeline::Error;
 use crate::value::{self, Mode, UNLIMITED};
 
@@ -47,8 +46,8 @@ impl Default for Settings {
             width: UNLIMITED,
             height: UNLIMITED,
             angle: 0,
-            jpeg_quality: 75,
-            webp_quality: 80,
+            jpeg_quality: u64::from(value::DEFAULT_JPEG_QUALITY),
+            webp_quality: u64::from(value::DEFAULT_WEBP_QUALITY),
             sharpen: 0,
             transparency: true,
             interlace: false,
@@ -56,8 +55,8 @@ impl Default for Settings {
             format: Some(Token::Orig),
             negotiated: false,
             auto_orient: true,
-            avif_quality: encode::DEFAULT_AVIF_QUALITY,
-            avif_speed: encode::DEFAULT_AVIF_SPEED,
+            avif_quality: value::DEFAULT_AVIF_QUALITY,
+            avif_speed: value::DEFAULT_AVIF_SPEED,
         }
     }
 }
@@ -123,8 +122,8 @@ impl Settings {
             token,
             negotiated: self.negotiated,
             auto_orient: self.auto_orient,
-            avif_quality: self.avif_quality.clamp(1, 100),
-            avif_speed: self.avif_speed.clamp(1, 10),
+            avif_quality: value::clamp_quality(self.avif_quality),
+            avif_speed: value::clamp_avif_speed(self.avif_speed),
         };
         Ok((plan, out))
     }
