@@ -20,7 +20,7 @@ use crate::value::{
     DEFAULT_WEBP_QUALITY,
 };
 
-/// Encoder settings taken from the job.
+/// Encoder settings, from the request's checked plan.
 #[derive(Clone, Copy, Debug)]
 pub struct EncodeOptions {
     pub jpeg_quality: u32,
@@ -179,7 +179,7 @@ pub fn gif_interlaced_rows(h: usize) -> impl Iterator<Item = usize> {
         .flat_map(move |(start, step)| (start..h).step_by(step))
 }
 
-/// AVIF (src/pipeline/avif.rs): rav1e on the calling thread, 4:2:0, 8 bit,
+/// AVIF (codec/avif.rs): rav1e on the calling thread, 4:2:0, 8 bit,
 /// alpha kept (encoded lossy at the same quality) and dropped when every
 /// pixel is opaque. `quality` 1..=100, `speed` 1..=10.
 pub fn encode_avif(img: &Bitmap, quality: u32, speed: u32) -> Result<Vec<u8>, Error> {
