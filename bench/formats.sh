@@ -40,7 +40,7 @@ if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
 fi
 [ -x "$IRS" ] || die "$IRS missing"
 # Defaults straight from the code, so the report cannot drift from it.
-defaults=$(grep -E 'pub const DEFAULT_AVIF_(QUALITY|SPEED)' src/pipeline/encode.rs)
+defaults=$(grep -E 'pub const DEFAULT_AVIF_(QUALITY|SPEED)' src/value.rs)
 AVIF_Q=${AVIF_Q:-$(echo "$defaults" | sed -n 's/.*QUALITY: u32 = \([0-9]*\);/\1/p')}
 AVIF_SPEED=${AVIF_SPEED:-$(echo "$defaults" | sed -n 's/.*SPEED: u32 = \([0-9]*\);/\1/p')}
 [ -n "$AVIF_Q" ] && [ -n "$AVIF_SPEED" ] || die "cannot read the AVIF defaults"

@@ -139,8 +139,7 @@ pub fn parse(value: &[u8]) -> Option<i64> {
         month += 12;
         year -= 1;
     }
-    let days = 365 * year + year / 4 - year / 100 + year / 400 + 367 * month / 12 - 30
-        + day as i64
+    let days = 365 * year + year / 4 - year / 100 + year / 400 + 367 * month / 12 - 30 + day as i64
         - 1
         - 719_527
         + 31
@@ -164,7 +163,10 @@ mod tests {
         assert_eq!(parse(b"Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
         assert_eq!(parse(b"Tue, 19 Jan 2038 03:14:08 GMT"), Some(1 << 31));
         assert_eq!(parse(b"Wed, 29 Feb 2024 12:00:00 GMT"), Some(1_709_208_000));
-        assert_eq!(parse(b"Friday, 01-Jan-69 00:00:00 GMT"), Some(3_124_224_000));
+        assert_eq!(
+            parse(b"Friday, 01-Jan-69 00:00:00 GMT"),
+            Some(3_124_224_000)
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! from the input's first bytes (raw, as variables would give them), the
 //! rest being the body. Errors are fine; panics, aborts and hangs are not.
 
-use image_resize_rs::pipeline::{self, Reply, Settings};
+use std::sync::atomic::AtomicBool;
+
+use image_resize_rs::pipeline::{self, Reply, Settings, Stages};
 use image_resize_rs::value::{Mode, UNLIMITED};
 
 /// Byte → raw directive number: small sizes, 0 (unusable) and `-`.
@@ -37,8 +39,9 @@ fn run(data: &[u8]) {
         interlace: p[7] & 2 != 0,
         // Bounded so one input cannot take seconds; bombs must be refused.
         max_pixels: 4_000_000,
+        ..Settings::default()
     };
-    match pipeline::run(body, &s) {
+    match pipeline::run(body, &s, &mut Stages::default(), &AtomicBool::new(false)) {
         Ok(Reply::Image {
             bytes,
             width,

@@ -254,23 +254,24 @@ fn cmd_ssim(fa: &str, fb: &str) -> Result<String, String> {
 /// image_resize_rs's own pipeline (`resize W H`: shrink-on-load, Lanczos3),
 /// written losslessly as PNG: what the resizer does before the output codec.
 fn cmd_resize(input: &str, w: &str, h: &str, out: &str) -> Result<String, String> {
-    use image_resize_rs::pipeline::{process_lossless, Job, Operation, Outcome};
+    use image_resize_rs::pipeline::{process_lossless, Operation, Plan, Reply};
+    use image_resize_rs::value::{DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY};
     let data = std::fs::read(input).map_err(|e| format!("{input}: {e}"))?;
-    let job = Job {
+    let plan = Plan {
         op: Operation::Resize,
         max_width: u64::from(parse_u32(w, "width")?),
         max_height: u64::from(parse_u32(h, "height")?),
         angle: 0,
-        jpeg_quality: 75,
-        webp_quality: 80,
+        jpeg_quality: DEFAULT_JPEG_QUALITY,
+        webp_quality: DEFAULT_WEBP_QUALITY,
         sharpen: 0,
         transparency: true,
         interlace: false,
         max_pixels: u64::MAX,
     };
-    let bytes = match process_lossless(&data, &job).map_err(|e| e.to_string())? {
-        Outcome::Encoded { bytes, .. } => bytes,
-        Outcome::AsIs => data,
+    let bytes = match process_lossless(&data, &plan).map_err(|e| e.to_string())? {
+        Reply::Image { bytes, .. } => bytes,
+        Reply::Original(_) | Reply::Json(_) => data,
     };
     std::fs::write(out, bytes).map_err(|e| format!("{out}: {e}"))?;
     Ok(String::new())

@@ -10,7 +10,7 @@ use super::conf::{LocConf, OutputValue, Pool, Value};
 use crate::admission::{Limits, Overload};
 use crate::negotiate::{self, Output, Token};
 use crate::pipeline::{self, Settings};
-use crate::value::{self, DEFAULT_MAX_PIXELS};
+use crate::value::{self, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, DEFAULT_WEBP_QUALITY};
 
 /// A request's evaluated configuration.
 pub(crate) struct Evaluated {
@@ -42,8 +42,8 @@ pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
         width: conf.width.get(r),
         height: conf.height.get(r),
         angle: conf.angle.get(r),
-        jpeg_quality: get(conf.jpeg_quality, 75),
-        webp_quality: get(conf.webp_quality, 80),
+        jpeg_quality: get(conf.jpeg_quality, DEFAULT_JPEG_QUALITY.into()),
+        webp_quality: get(conf.webp_quality, DEFAULT_WEBP_QUALITY.into()),
         sharpen: get(conf.sharpen, 0),
         transparency: conf.transparency != 0,
         interlace: conf.interlace == 1,
@@ -51,14 +51,17 @@ pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
         format: token,
         negotiated: varies,
         auto_orient: conf.auto_orient != 0,
-        avif_quality: conf.avif_quality.clamp(1, 100) as u32,
-        avif_speed: conf.avif_speed.clamp(1, 10) as u32,
+        // Checked at merge (1..=MAX_QUALITY, 1..=MAX_AVIF_SPEED).
+        avif_quality: conf.avif_quality as u32,
+        avif_speed: conf.avif_speed as u32,
     };
     Evaluated {
         settings,
         token,
         varies,
-        offload: conf.thread_pool().filter(|_| !pipeline::is_cheap(settings.mode)),
+        offload: conf
+            .thread_pool()
+            .filter(|_| !pipeline::is_cheap(settings.mode)),
         limits: conf.limits(),
         overload: conf.overload,
         server_timing: conf.server_timing == 1,

@@ -664,7 +664,7 @@ fn start(r: &mut Request, ctx: &Ctx) -> ngx_int_t {
 fn overloaded(r: &mut Request, ctx: &Ctx, body: Vec<u8>, why: Shed) -> ngx_int_t {
     ctx.set_state(State::Pass);
     if let Some(Overload::Original { max_size, max_age }) = ctx.eval.overload {
-        if body.len() <= max_size && pipeline::sniff(&body).is_some() {
+        if body.len() <= max_size && pipeline::ImageType::sniff(&body).is_some() {
             let d = why.describe();
             request_error(
                 r,
@@ -819,9 +819,7 @@ fn finish(r: &mut Request, ctx: &Ctx, done: Finished) -> ngx_int_t {
             }
             send(r, ctx, reply, done.body)
         }
-        Err(Failure::Shed(why)) => {
-            overloaded(r, ctx, done.body, why)
-        }
+        Err(Failure::Shed(why)) => overloaded(r, ctx, done.body, why),
         Err(Failure::Pipeline(e)) if !ctx.strict => {
             // Not an image we can work on, with a non-200 status: as it came.
             request_debug(r, format_args!("{e}; sending the original"));

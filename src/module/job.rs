@@ -14,7 +14,7 @@
 //!
 //! The pool thread touches nothing of nginx's: the task's `ctx` is a `Box`ed
 //! [`Job`] (the body and the settings, owned), and the thread only runs
-//! [`crate::pipeline::run_cancellable`] on it. When the outcome is known,
+//! [`crate::pipeline::run`] on it. When the outcome is known,
 //! the job hands it to the callback its owner (the filter) gave [`post`],
 //! then resumes the request.
 
@@ -96,7 +96,7 @@ pub(crate) fn run_job(
         if faults.panic {
             panic!("image_resize_rs fault injection: thread_panic");
         }
-        pipeline::run_cancellable(&body, settings, &mut stages, cancel)
+        pipeline::run(&body, settings, &mut stages, cancel)
     }));
     let result = match result {
         Ok(Ok(reply)) => Ok(reply),

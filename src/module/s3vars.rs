@@ -64,7 +64,10 @@ pub(crate) fn field(r: &mut Request, field: usize) -> Result<Option<&[u8]>, ()> 
         request_error(r, format_args!("{msg}"));
         return Err(());
     }
-    Ok(signed(r).ok().flatten().and_then(|all| all.split(|&b| b == b'\n').nth(field)))
+    Ok(signed(r)
+        .ok()
+        .flatten()
+        .and_then(|all| all.split(|&b| b == b'\n').nth(field)))
 }
 
 fn eval(r: &Request, cv: Complex) -> Option<Vec<u8>> {

@@ -1,7 +1,7 @@
 //! Deterministic test images (used by the unit tests and `irs-tool gen`).
 
-use super::bitmap::Bitmap;
-use super::encode;
+use super::codec::encode;
+use super::ops::Bitmap;
 use super::Error;
 
 /// What `irs-tool gen` can produce.
@@ -117,9 +117,9 @@ pub fn quadrants(w: u32, h: u32) -> Bitmap {
 /// the pixels are stored turned by the inverse of `orientation` and the
 /// EXIF orientation tag says how to turn them back.
 pub fn generate_oriented(kind: Kind, w: u32, h: u32, orientation: u16) -> Result<Vec<u8>, Error> {
-    use super::meta::Orientation;
+    use super::container::meta::Orientation;
     let o = Orientation::new(orientation);
-    let stored = super::transform::orient(quadrants(w, h), o.inverse());
+    let stored = super::ops::transform::orient(quadrants(w, h), o.inverse());
     let tiff = exif_tiff(orientation, false, false);
     Ok(match kind {
         Kind::Jpeg => jpeg_with_exif(&encode::encode_jpeg(&stored, 95, false)?, &tiff),

@@ -16,9 +16,11 @@ use ngx::ffi::{ngx_conf_t, ngx_flag_t, ngx_int_t};
 
 use crate::admission::{Limits, Overload};
 use crate::negotiate::{Formats, Output};
-use crate::pipeline::{DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED};
 use crate::s3::{Addressing, Bucket, Credentials, Endpoint};
-use crate::value::{Mode, DEFAULT_MAX_PIXELS};
+use crate::value::{
+    Mode, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS,
+    DEFAULT_WEBP_QUALITY, MAX_AVIF_SPEED, MAX_QUALITY,
+};
 
 pub(crate) use directives::COMMANDS;
 pub(crate) use ext::Complex;
@@ -186,15 +188,14 @@ impl LocConf {
             self.height = prev.height;
             self.angle = prev.angle;
         }
-        // 75 is libjpeg's default quality, 80 libwebp's.
         self.jpeg_quality = self
             .jpeg_quality
             .or(prev.jpeg_quality)
-            .or(Some(Value::Static(75)));
+            .or(Some(Value::Static(DEFAULT_JPEG_QUALITY.into())));
         self.webp_quality = self
             .webp_quality
             .or(prev.webp_quality)
-            .or(Some(Value::Static(80)));
+            .or(Some(Value::Static(DEFAULT_WEBP_QUALITY.into())));
         self.sharpen = self.sharpen.or(prev.sharpen).or(Some(Value::Static(0)));
         merge_flag(&mut self.transparency, prev.transparency, 1);
         merge_flag(&mut self.interlace, prev.interlace, 0);
@@ -218,11 +219,15 @@ impl LocConf {
             DEFAULT_AVIF_QUALITY,
         );
         merge_num(&mut self.avif_speed, prev.avif_speed, DEFAULT_AVIF_SPEED);
-        if !(1..=100).contains(&self.avif_quality) {
-            return Err("\"image_resize_rs_avif_quality\" must be 1..100".into());
+        if !(1..=MAX_QUALITY as ngx_int_t).contains(&self.avif_quality) {
+            return Err(format!(
+                "\"image_resize_rs_avif_quality\" must be 1..{MAX_QUALITY}"
+            ));
         }
-        if !(1..=10).contains(&self.avif_speed) {
-            return Err("\"image_resize_rs_avif_speed\" must be 1..10".into());
+        if !(1..=MAX_AVIF_SPEED as ngx_int_t).contains(&self.avif_speed) {
+            return Err(format!(
+                "\"image_resize_rs_avif_speed\" must be 1..{MAX_AVIF_SPEED}"
+            ));
         }
         merge_flag(&mut self.auto_orient, prev.auto_orient, 1);
         self.jobs = self.jobs.or(prev.jobs);

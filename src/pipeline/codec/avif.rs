@@ -15,7 +15,8 @@
 use avif_serialize::constants::MatrixCoefficients as BoxMatrix;
 use rav1e::prelude::*;
 
-use super::bitmap::Bitmap;
+use crate::pipeline::ops::Bitmap;
+use crate::value::{clamp_avif_speed, clamp_quality, MAX_QUALITY};
 
 /// Knobs of one AVIF encode. `quality` is the 1..=100 scale of
 /// `image_resize_rs_avif_quality` (ravif's, so the directive kept its
@@ -45,7 +46,7 @@ impl AvifParams {
 
 /// ravif's quality → AV1 quantizer (0..=255) mapping.
 pub fn quality_to_quantizer(quality: u32) -> usize {
-    let q = quality.clamp(1, 100) as f32 / 100.0;
+    let q = clamp_quality(quality) as f32 / MAX_QUALITY as f32;
     let x = if q >= 0.82 {
         (1. - q) * 2.6
     } else if q > 0.25 {
@@ -75,7 +76,7 @@ fn block(size: u8) -> BlockSize {
 /// - 9 (default): 8×8 and 16×16 (~32 ms);
 /// - ≤ 6: 8×8..32×32 with the finer intra angles (slower still).
 fn speed_settings(p: &AvifParams) -> SpeedSettings {
-    let speed = p.speed.clamp(1, 10) as u8;
+    let speed = clamp_avif_speed(p.speed) as u8;
     let mut s = SpeedSettings::from_preset(speed);
     s.scene_detection_mode = SceneDetectionSpeed::None;
     s.motion.include_near_mvs = false;

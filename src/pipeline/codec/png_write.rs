@@ -9,8 +9,8 @@
 
 use std::io::Write;
 
-use super::bitmap::Bitmap;
 use super::palette::Indexed;
+use crate::pipeline::ops::Bitmap;
 
 /// What to write.
 pub enum Pixels<'a> {

@@ -9,7 +9,7 @@
 
 use std::io::Read;
 
-use super::ImageType;
+use crate::pipeline::ImageType;
 
 /// ICC profiles above this size are ignored (real ones are 0.5–60 kB;
 /// a zlib bomb in PNG's iCCP stops here).
@@ -54,7 +54,8 @@ impl Orientation {
     }
 
     /// The orientation that undoes this one (6 and 8 swap, the rest are
-    /// their own inverse).
+    /// their own inverse). For the test-image generator.
+    #[cfg(any(test, feature = "gen"))]
     pub fn inverse(self) -> Orientation {
         match self.value() {
             6 => Orientation(8),
@@ -284,8 +285,8 @@ fn webp_chunks(d: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::gen;
     use super::*;
+    use crate::pipeline::gen;
 
     #[test]
     fn tiff_both_byte_orders() {
@@ -326,7 +327,7 @@ mod tests {
         let icc = gen::display_p3_icc();
         for k in [gen::Kind::Jpeg, gen::Kind::Png, gen::Kind::Webp] {
             let d = gen::generate_p3(k, 16, 16).unwrap();
-            let ty = super::super::sniff(&d).unwrap();
+            let ty = crate::pipeline::container::sniff(&d).unwrap();
             assert_eq!(
                 icc_profile(ty, &d).as_deref(),
                 Some(icc.as_slice()),

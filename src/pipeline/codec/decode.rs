@@ -6,8 +6,9 @@ use std::io::Cursor;
 use image::codecs::{gif::GifDecoder, jpeg::JpegDecoder, png::PngDecoder, webp::WebPDecoder};
 use image::{DynamicImage, ImageDecoder, Limits};
 
-use super::bitmap::Bitmap;
-use super::{Error, ImageType};
+use crate::pipeline::container::jpeg::{jpeg_sampling, jpeg_segments};
+use crate::pipeline::ops::Bitmap;
+use crate::pipeline::{Error, ImageType};
 
 /// A decoded first frame.
 pub struct Decoded {
@@ -132,34 +133,6 @@ pub fn pick_scale_sampled(
         }
     }
     1
-}
-
-/// The (H, V) sampling factors of each component, from the frame header.
-pub fn jpeg_sampling(data: &[u8]) -> Option<Vec<(u8, u8)>> {
-    if data.get(..2)? != [0xff, 0xd8] {
-        return None;
-    }
-    let mut i = 2;
-    loop {
-        if *data.get(i)? != 0xff {
-            return None;
-        }
-        let marker = *data.get(i + 1)?;
-        if marker == 0xff {
-            i += 1;
-            continue;
-        }
-        let len = usize::from(u16::from_be_bytes([*data.get(i + 2)?, *data.get(i + 3)?]));
-        match marker {
-            0xc0..=0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf => {
-                let nf = usize::from(*data.get(i + 9)?);
-                let comps = data.get(i + 10..i + 10 + 3 * nf)?;
-                return Some(comps.chunks(3).map(|c| (c[1] >> 4, c[1] & 0x0f)).collect());
-            }
-            0xda | 0xd9 => return None,
-            _ => i += 2 + len,
-        }
-    }
 }
 
 /// `Ok(None)`: turbojpeg cannot handle this file (CMYK, odd headers): use the fallback.
@@ -361,48 +334,6 @@ pub fn progressive_dc_only(data: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// (marker, start, end) of each segment after SOI up to EOI; a scan's end
-/// includes its entropy-coded data. `None` for malformed or truncated input.
-fn jpeg_segments(data: &[u8]) -> Option<Vec<(u8, usize, usize)>> {
-    if data.get(..2)? != [0xff, 0xd8] {
-        return None;
-    }
-    let mut segs = Vec::new();
-    let mut i = 2;
-    loop {
-        if *data.get(i)? != 0xff {
-            return None;
-        }
-        while *data.get(i + 1)? == 0xff {
-            i += 1; // fill bytes
-        }
-        let marker = data[i + 1];
-        match marker {
-            0xd9 => return Some(segs),
-            0x01 | 0xd0..=0xd7 => return None,
-            _ => {}
-        }
-        let len = usize::from(u16::from_be_bytes([*data.get(i + 2)?, *data.get(i + 3)?]));
-        let mut end = i + 2 + len;
-        if len < 2 || end > data.len() {
-            return None;
-        }
-        if marker == 0xda {
-            // Entropy data runs to the next marker that is neither a stuffed
-            // 0xff00 nor a restart marker.
-            loop {
-                let (a, b) = (*data.get(end)?, *data.get(end + 1)?);
-                if a == 0xff && b != 0x00 && !(0xd0..=0xd7).contains(&b) {
-                    break;
-                }
-                end += 1;
-            }
-        }
-        segs.push((marker, i, end));
-        i = end;
-    }
-}
-
 fn decode_image(
     ty: ImageType,
     data: &[u8],
@@ -505,7 +436,7 @@ mod test_jpeg;
 mod tests {
     //! Shrink-on-load against a full decode, for every JPEG sampling layout.
     use super::*;
-    use crate::pipeline::transform::resample;
+    use crate::pipeline::ops::transform::resample;
     use turbojpeg::{Compressor, Image, PixelFormat, Subsamp};
 
     const W: usize = 1024;

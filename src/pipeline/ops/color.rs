@@ -183,8 +183,8 @@ mod tests {
 
     #[test]
     fn display_p3_red_gets_more_saturated() {
-        let icc = super::super::gen::display_p3_icc();
-        let mut b = flat(super::super::gen::P3_COLOUR);
+        let icc = crate::pipeline::gen::display_p3_icc();
+        let mut b = flat(crate::pipeline::gen::P3_COLOUR);
         assert_eq!(to_srgb(&mut b, &icc), Conversion::Converted);
         let p = &b.data[..3];
         // P3 (215, 80, 50) is sRGB (233, 66, 33) (Display P3 → sRGB matrix).
@@ -211,8 +211,8 @@ mod tests {
                 to_srgb(&mut flat([200, 10, 10]), &icc),
                 Conversion::Identity
             );
-            let icc = super::super::gen::display_p3_icc();
-            let mut b = flat(super::super::gen::P3_COLOUR);
+            let icc = crate::pipeline::gen::display_p3_icc();
+            let mut b = flat(crate::pipeline::gen::P3_COLOUR);
             assert_eq!(to_srgb(&mut b, &icc), Conversion::Converted);
             assert!(b.data[0].abs_diff(233) <= 3, "{:?}", &b.data[..3]);
             assert_eq!(
@@ -246,7 +246,7 @@ mod tests {
     /// length (moxcms reads the tags, not the length field or what follows
     /// them), sRGB's last four bytes forged for Display P3's CRC-32.
     fn colliding_profiles() -> (Vec<u8>, Vec<u8>) {
-        let p3 = super::super::gen::display_p3_icc();
+        let p3 = crate::pipeline::gen::display_p3_icc();
         let srgb = ColorProfile::new_srgb().encode().unwrap();
         let len = p3.len().max(srgb.len()) + 4;
         let pad = |mut icc: Vec<u8>| {
@@ -266,12 +266,12 @@ mod tests {
     fn forged_crc_collision_keeps_its_verdict_to_itself() {
         let (genuine, forged) = colliding_profiles();
         // The forged profile goes first and its verdict is remembered...
-        let mut b = flat(super::super::gen::P3_COLOUR);
+        let mut b = flat(crate::pipeline::gen::P3_COLOUR);
         assert_eq!(to_srgb(&mut b, &forged), Conversion::Identity);
-        assert_eq!(b, flat(super::super::gen::P3_COLOUR));
+        assert_eq!(b, flat(crate::pipeline::gen::P3_COLOUR));
         // ...and the genuine one, same CRC-32 and length, still converts.
         for _ in 0..2 {
-            let mut b = flat(super::super::gen::P3_COLOUR);
+            let mut b = flat(crate::pipeline::gen::P3_COLOUR);
             assert_eq!(to_srgb(&mut b, &genuine), Conversion::Converted);
             assert!(b.data[0].abs_diff(233) <= 3, "{:?}", &b.data[..3]);
             assert_eq!(to_srgb(&mut flat([1, 2, 3]), &forged), Conversion::Identity);

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use color_quant::NeuQuant;
 
-use super::bitmap::Bitmap;
+use crate::pipeline::ops::Bitmap;
 
 /// An 8-bit indexed image.
 #[derive(Clone, Debug, PartialEq, Eq)]

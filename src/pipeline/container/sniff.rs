@@ -1,7 +1,7 @@
 //! Format detection (ngx_http_image_test) and header-only dimensions
 //! (ngx_http_image_size), bounds-checked.
 
-use super::ImageType;
+use crate::pipeline::ImageType;
 
 /// Dimensions read from the header bytes, plus image_filter's `force` flag
 /// (JPEG application data above 5% of the file: re-encode to strip it).

@@ -1,12 +1,20 @@
-//! End-to-end tests of `process` and the header readers.
+//! The end-to-end tests of the pipeline, in one place: the header readers
+//! and `process` here, [`run`] (every mode, stages, request-time checks) in
+//! `run.rs`, output formats, orientation and colour in `output.rs`. Unit
+//! tests of one step sit next to their code.
 
-use super::gen::{self, Kind};
+mod output;
+mod run;
+
+use super::codec::{decode, encode};
+use super::ops::{transform, Bitmap};
 use super::*;
+use gen::{self, Kind};
 
 const U: u64 = u64::MAX;
 
-fn job(op: Operation, w: u64, h: u64) -> Job {
-    Job {
+fn plan(op: Operation, w: u64, h: u64) -> Plan {
+    Plan {
         op,
         max_width: w,
         max_height: h,
@@ -28,15 +36,15 @@ fn decode_any(bytes: &[u8]) -> image::DynamicImage {
     image::load_from_memory(bytes).expect("output decodes")
 }
 
-fn encoded(o: Outcome) -> (ImageType, Vec<u8>, u32, u32) {
-    match o {
-        Outcome::Encoded {
+fn encoded(r: Reply) -> (ImageType, Vec<u8>, u32, u32) {
+    match r {
+        Reply::Image {
             ty,
             bytes,
             width,
             height,
         } => (ty, bytes, width, height),
-        Outcome::AsIs => panic!("expected Encoded, got AsIs"),
+        r => panic!("expected an image, got {r:?}"),
     }
 }
 
@@ -152,7 +160,7 @@ fn header_never_panics_on_noise() {
             d[0] = 0xff;
             d[1] = 0xd8;
             let _ = read_header(ImageType::Jpeg, &d);
-            let _ = process(&d, &job(Operation::Resize, 10, 10));
+            let _ = process(&d, &plan(Operation::Resize, 10, 10));
         }
     }
 }
@@ -166,7 +174,7 @@ fn resize_landscape_portrait_and_unlimited() {
         ((800, 600), (200, U), (200, 150)),
     ];
     for ((sw, sh), (mw, mh), want) in cases {
-        let out = process(&g(Kind::Png, sw, sh), &job(Operation::Resize, mw, mh)).unwrap();
+        let out = process(&g(Kind::Png, sw, sh), &plan(Operation::Resize, mw, mh)).unwrap();
         let (ty, bytes, w, h) = encoded(out);
         assert_eq!((ty, (w, h)), (ImageType::Png, want));
         let d = decode_any(&bytes);
@@ -177,35 +185,35 @@ fn resize_landscape_portrait_and_unlimited() {
 #[test]
 fn crop_both_branches() {
     let (_, b, w, h) =
-        encoded(process(&g(Kind::Jpeg, 600, 800), &job(Operation::Crop, 200, 100)).unwrap());
+        encoded(process(&g(Kind::Jpeg, 600, 800), &plan(Operation::Crop, 200, 100)).unwrap());
     assert_eq!((w, h), (200, 100));
     assert_eq!(decode_any(&b).width(), 200);
     let (_, _, w, h) =
-        encoded(process(&g(Kind::Jpeg, 800, 400), &job(Operation::Crop, 100, 100)).unwrap());
+        encoded(process(&g(Kind::Jpeg, 800, 400), &plan(Operation::Crop, 100, 100)).unwrap());
     assert_eq!((w, h), (100, 100));
     let (_, _, w, h) =
-        encoded(process(&g(Kind::Png, 800, 600), &job(Operation::Crop, U, 300)).unwrap());
+        encoded(process(&g(Kind::Png, 800, 600), &plan(Operation::Crop, U, 300)).unwrap());
     assert_eq!((w, h), (800, 300));
 }
 
 #[test]
 fn rotate_dims_and_combinations() {
     for (a, want) in [(90, (60, 80)), (180, (80, 60)), (270, (60, 80))] {
-        let mut j = job(Operation::Rotate, 0, 0);
+        let mut j = plan(Operation::Rotate, 0, 0);
         j.angle = a;
         let (_, b, w, h) = encoded(process(&g(Kind::Png, 80, 60), &j).unwrap());
         assert_eq!((w, h), want);
         let d = decode_any(&b);
         assert_eq!((d.width(), d.height()), want);
     }
-    let mut j = job(Operation::Resize, 400, 400);
+    let mut j = plan(Operation::Resize, 400, 400);
     j.angle = 90;
     let (_, _, w, h) = encoded(process(&g(Kind::Jpeg, 800, 600), &j).unwrap());
     assert_eq!((w, h), (300, 400));
     // small image with rotate is not as-is
     let (_, _, w, h) = encoded(process(&g(Kind::Jpeg, 80, 60), &j).unwrap());
     assert_eq!((w, h), (60, 80));
-    let mut j = job(Operation::Crop, 100, 100);
+    let mut j = plan(Operation::Crop, 100, 100);
     j.angle = 270;
     let (_, _, w, h) = encoded(process(&g(Kind::Webp, 800, 400), &j).unwrap());
     assert_eq!((w, h), (100, 100));
@@ -229,7 +237,7 @@ fn rotate_90_is_counter_clockwise() {
         image::ExtendedColorType::Rgb8,
     )
     .unwrap();
-    let mut j = job(Operation::Rotate, 0, 0);
+    let mut j = plan(Operation::Rotate, 0, 0);
     j.angle = 90;
     let (_, b, w, h) = encoded(process(&png, &j).unwrap());
     assert_eq!((w, h), (20, 40));
@@ -250,21 +258,21 @@ fn as_is_and_never_enlarge() {
     for k in [Kind::Jpeg, Kind::Png, Kind::Gif, Kind::Webp] {
         let img = g(k, 50, 40);
         assert_eq!(
-            process(&img, &job(Operation::Resize, 100, 100)).unwrap(),
-            Outcome::AsIs
+            process(&img, &plan(Operation::Resize, 100, 100)).unwrap(),
+            Reply::Original(sniff(&img).unwrap())
         );
         assert_eq!(
-            process(&img, &job(Operation::Crop, 50, 40)).unwrap(),
-            Outcome::AsIs
+            process(&img, &plan(Operation::Crop, 50, 40)).unwrap(),
+            Reply::Original(sniff(&img).unwrap())
         );
         assert_eq!(
-            process(&img, &job(Operation::Resize, U, U)).unwrap(),
-            Outcome::AsIs
+            process(&img, &plan(Operation::Resize, U, U)).unwrap(),
+            Reply::Original(sniff(&img).unwrap())
         );
     }
     // force (EXIF > 5%) re-encodes at the same size, without the APP1
     let img = g(Kind::JpegExif, 50, 40);
-    let (ty, b, w, h) = encoded(process(&img, &job(Operation::Resize, 100, 100)).unwrap());
+    let (ty, b, w, h) = encoded(process(&img, &plan(Operation::Resize, 100, 100)).unwrap());
     assert_eq!((ty, w, h), (ImageType::Jpeg, 50, 40));
     assert!(b.len() < img.len());
     assert!(!read_header(ImageType::Jpeg, &b).unwrap().force);
@@ -280,7 +288,7 @@ fn output_format_matches_input() {
         (Kind::Gif, ImageType::Gif),
         (Kind::Webp, ImageType::Webp),
     ] {
-        let mut j = job(Operation::Resize, 64, 64);
+        let mut j = plan(Operation::Resize, 64, 64);
         j.sharpen = 50;
         let (oty, b, w, h) = encoded(process(&g(k, 200, 100), &j).unwrap());
         assert_eq!(oty, ty, "{k:?}");
@@ -294,7 +302,7 @@ fn output_format_matches_input() {
 #[test]
 fn interlace_controls_progressive_jpeg() {
     let img = g(Kind::Jpeg, 300, 200);
-    let mut j = job(Operation::Resize, 100, 100);
+    let mut j = plan(Operation::Resize, 100, 100);
     j.interlace = true;
     let (_, b, _, _) = encoded(process(&img, &j).unwrap());
     assert!(has_marker(&b, 0xc2) && !has_marker(&b, 0xc0));
@@ -306,7 +314,7 @@ fn interlace_controls_progressive_jpeg() {
 #[test]
 fn transparency_on_off_indexed_png() {
     let img = g(Kind::PngIndexedTrns, 80, 80);
-    let mut j = job(Operation::Resize, 40, 40);
+    let mut j = plan(Operation::Resize, 40, 40);
     let (_, b, _, _) = encoded(process(&img, &j).unwrap());
     let d = decode_any(&b).to_rgba8();
     assert_eq!(d.get_pixel(20, 20).0[3], 0, "centre stays transparent");
@@ -318,14 +326,14 @@ fn transparency_on_off_indexed_png() {
     // the palette colour underneath the transparent index shows through
     assert_eq!(d.to_rgb8().get_pixel(20, 20).0, [255, 0, 255]);
     // GIF too
-    let gif = encode::encode_gif(&bitmap::Bitmap {
+    let gif = encode::encode_gif(&Bitmap {
         width: 2,
         height: 1,
         ch: 4,
         data: vec![255, 0, 0, 255, 0, 255, 0, 0],
     })
     .unwrap();
-    let mut j = job(Operation::Rotate, 0, 0);
+    let mut j = plan(Operation::Rotate, 0, 0);
     j.angle = 180;
     let d = decode_any(&encoded(process(&gif, &j).unwrap()).1).to_rgba8();
     assert_eq!(d.get_pixel(0, 0).0[3], 0);
@@ -348,7 +356,7 @@ fn truecolor_alpha_kept_when_transparency_off() {
         image::ExtendedColorType::Rgba8,
     )
     .unwrap();
-    let mut j = job(Operation::Resize, 50, 50);
+    let mut j = plan(Operation::Resize, 50, 50);
     j.transparency = false;
     let (_, b, _, _) = encoded(process(&png, &j).unwrap());
     assert!(decode_any(&b).color().has_alpha());
@@ -356,7 +364,7 @@ fn truecolor_alpha_kept_when_transparency_off() {
 
 #[test]
 fn truncated_and_corrupt_are_errors() {
-    let j = job(Operation::Resize, 50, 50);
+    let j = plan(Operation::Resize, 50, 50);
     for k in [
         Kind::Jpeg,
         Kind::JpegProgressive,
@@ -389,7 +397,7 @@ fn truncated_and_corrupt_are_errors() {
 
 #[test]
 fn empty_and_too_many_pixels() {
-    let j = job(Operation::Resize, 50, 50);
+    let j = plan(Operation::Resize, 50, 50);
     assert!(matches!(process(b"", &j), Err(Error::NotAnImage { .. })));
     assert!(matches!(
         process(b"not an image at all", &j),
@@ -437,7 +445,7 @@ fn scaled_jpeg_decode_matches_full() {
             })
         })
         .collect();
-    let src = bitmap::Bitmap {
+    let src = Bitmap {
         width: sw,
         height: sh,
         ch: 3,
@@ -445,7 +453,7 @@ fn scaled_jpeg_decode_matches_full() {
     };
     let img = encode::encode_jpeg(&src, 92, false).unwrap();
     // target 150x112 -> 1/8 scale decode (200x150), then Lanczos
-    let (_, b, w, h) = encoded(process(&img, &job(Operation::Resize, 150, 150)).unwrap());
+    let (_, b, w, h) = encoded(process(&img, &plan(Operation::Resize, 150, 150)).unwrap());
     assert_eq!((w, h), (150, 112));
     let scaled = decode_any(&b).to_rgb8();
     // reference: full-size decode, same Lanczos3 resampler
@@ -499,14 +507,9 @@ fn error_messages_read_well() {
 
 #[test]
 fn progressive_dc_only_decodes_the_same_at_one_eighth() {
-    use super::decode::progressive_dc_only;
+    use decode::progressive_dc_only;
     use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
-    let src = super::gen::generate(
-        super::gen::Kind::parse("jpeg-progressive").unwrap(),
-        640,
-        480,
-    )
-    .unwrap();
+    let src = gen::generate(gen::Kind::parse("jpeg-progressive").unwrap(), 640, 480).unwrap();
     let dc = progressive_dc_only(&src).expect("progressive input");
     assert!(dc.len() < src.len(), "{} of {}", dc.len(), src.len());
     let decode = |data: &[u8]| {
@@ -543,7 +546,7 @@ fn progressive_dc_only_decodes_the_same_at_one_eighth() {
         "max pixel difference {max}, mean {mean}"
     );
     // Baseline, truncated and non-JPEG input are left alone.
-    let base = super::gen::generate(super::gen::Kind::parse("jpeg").unwrap(), 64, 48).unwrap();
+    let base = gen::generate(gen::Kind::parse("jpeg").unwrap(), 64, 48).unwrap();
     assert!(progressive_dc_only(&base).is_none());
     assert!(progressive_dc_only(&src[..src.len() / 2]).is_none());
     assert!(progressive_dc_only(b"not a jpeg").is_none());

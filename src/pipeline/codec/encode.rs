@@ -10,21 +10,17 @@
 //! | WebP | libwebp, VP8 | lossy colour | lossless alpha plane |
 //! | AVIF | rav1e (own wrapper, avif.rs), 4:2:0, 8 bit | lossy | lossy alpha (same quality) |
 
-use super::bitmap::Bitmap;
 use super::palette;
 use super::png_write::{self, Pixels};
-use super::{Error, ImageType};
+use crate::pipeline::ops::Bitmap;
+use crate::pipeline::{Error, ImageType};
 
-/// Default `image_resize_rs_avif_quality` (ravif's 1..=100 scale; 80 is AV1
-/// quantizer 121). On the photo corpus it keeps luma SSIM within 0.005 of
-/// JPEG q80 at 300×200 and 1200×800 at ≤ 60% of its bytes; 75 does not
-/// (BENCHMARKS.md, "Output formats").
-pub const DEFAULT_AVIF_QUALITY: u32 = 80;
-/// Default `image_resize_rs_avif_speed` (1 slowest ..= 10 fastest; see
-/// avif.rs for what each does).
-pub const DEFAULT_AVIF_SPEED: u32 = 9;
+use crate::value::{
+    clamp_quality, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED, DEFAULT_JPEG_QUALITY,
+    DEFAULT_WEBP_QUALITY,
+};
 
-/// Encoder settings taken from the job.
+/// Encoder settings, from the request's checked plan.
 #[derive(Clone, Copy, Debug)]
 pub struct EncodeOptions {
     pub jpeg_quality: u32,
@@ -39,8 +35,8 @@ pub struct EncodeOptions {
 impl Default for EncodeOptions {
     fn default() -> Self {
         EncodeOptions {
-            jpeg_quality: 75,
-            webp_quality: 80,
+            jpeg_quality: DEFAULT_JPEG_QUALITY,
+            webp_quality: DEFAULT_WEBP_QUALITY,
             avif_quality: DEFAULT_AVIF_QUALITY,
             avif_speed: DEFAULT_AVIF_SPEED,
             interlace: false,
@@ -101,7 +97,7 @@ pub fn encode_jpeg(img: &Bitmap, quality: u32, progressive: bool) -> Result<Vec<
     };
     let e = |e: turbojpeg::Error| enc_err(ty, e);
     let mut c = Compressor::new().map_err(e)?;
-    c.set_quality(quality.clamp(1, 100) as i32).map_err(e)?;
+    c.set_quality(clamp_quality(quality) as i32).map_err(e)?;
     c.set_subsamp(subsamp).map_err(e)?;
     c.set_optimize(true).map_err(e)?;
     c.set_progressive(progressive).map_err(e)?;
@@ -183,7 +179,7 @@ pub fn gif_interlaced_rows(h: usize) -> impl Iterator<Item = usize> {
         .flat_map(move |(start, step)| (start..h).step_by(step))
 }
 
-/// AVIF (src/pipeline/avif.rs): rav1e on the calling thread, 4:2:0, 8 bit,
+/// AVIF (codec/avif.rs): rav1e on the calling thread, 4:2:0, 8 bit,
 /// alpha kept (encoded lossy at the same quality) and dropped when every
 /// pixel is opaque. `quality` 1..=100, `speed` 1..=10.
 pub fn encode_avif(img: &Bitmap, quality: u32, speed: u32) -> Result<Vec<u8>, Error> {
@@ -236,7 +232,7 @@ pub fn encode_webp_with(img: &Bitmap, quality: u32, method: i32) -> Result<Vec<u
             format!("{}x{} is beyond the format's limit", img.width, img.height),
         ));
     }
-    let q = quality.clamp(1, 100) as f32;
+    let q = clamp_quality(quality) as f32;
     let (buf, alpha) = match img.ch {
         4 => (img.to_rgba(), true),
         3 => (img.data.clone(), false),

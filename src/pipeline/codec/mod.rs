@@ -1,0 +1,8 @@
+//! Codecs: decoding (libjpeg-turbo, the `image` crate) and encoding (JPEG,
+//! PNG with palettes and Adam7, GIF, WebP, AVIF).
+
+pub mod avif;
+pub mod decode;
+pub mod encode;
+mod palette;
+mod png_write;

@@ -1,0 +1,11 @@
+//! Container parsing: what the bytes are (sniffing, header dimensions) and
+//! what they carry besides pixels (EXIF orientation, ICC profile, animation),
+//! read before any pixel is decoded.
+
+pub mod jpeg;
+pub mod meta;
+mod sniff;
+
+#[cfg(any(test, feature = "gen"))]
+pub use sniff::Header;
+pub use sniff::{read_header, sniff};

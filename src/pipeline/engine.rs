@@ -1,0 +1,330 @@
+//! The engine: the whole body and one request's [`Settings`] in, the
+//! [`Reply`] out. It sniffs once and handles every mode, so the nginx glue
+//! only accumulates, posts this to a thread, and sends the result. `Send`
+//! and pure: it runs on an nginx thread-pool thread.
+//!
+//! Mirrors ngx_http_image_body_filter's work after the body is complete:
+//! ngx_http_image_test, ngx_http_image_size, ngx_http_image_process and
+//! ngx_http_image_resize.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::codec::decode;
+use super::codec::encode::{self, EncodeOptions};
+use super::container::{meta, read_header, sniff};
+use super::json;
+use super::ops::{color, sharpen, transform, Bitmap};
+use super::plan::{geometry, output_type, Operation, OutputSettings, Plan, Settings};
+use super::{Error, ImageType};
+use crate::value::{Mode, MAX_QUALITY};
+
+/// What to send.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// The original bytes unchanged (image_filter's "as is", and `test`),
+    /// with their sniffed type. Also what the transform step answers when
+    /// there is nothing to do.
+    Original(ImageType),
+    /// A new image.
+    Image {
+        ty: ImageType,
+        bytes: Vec<u8>,
+        width: u32,
+        height: u32,
+    },
+    /// The `size` answer (`application/json`).
+    Json(Vec<u8>),
+}
+
+/// Does `settings.mode` need the decoder (and so a thread)? `test` and `size`
+/// read a few header bytes only.
+pub fn is_cheap(mode: Mode) -> bool {
+    matches!(mode, Mode::Test | Mode::Size | Mode::Off)
+}
+
+/// Where a request's time went and what it started from, for Server-Timing
+/// and the log variables. Zero where a stage did not run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stages {
+    /// The source image's dimensions as displayed (the box `resize` fits
+    /// into, what `size` reports); (0, 0) when not known.
+    pub source: (u32, u32),
+    /// Decoding, shrink-on-load included, microseconds.
+    pub decode_us: u64,
+    /// Everything between decoding and encoding (resample, orientation,
+    /// rotation, crop, colour conversion, sharpening), microseconds.
+    pub resize_us: u64,
+    /// Encoding, microseconds.
+    pub encode_us: u64,
+}
+
+/// The pipeline's one entry: ngx_http_image_body_filter's work after the
+/// body is complete, for every mode. Records where the time went in
+/// `stages`, and gives up with [`Error::Cancelled`] between stages (before
+/// decoding, before resampling, before encoding) once `cancel` is set: the
+/// request it works for is gone.
+pub fn run(
+    body: &[u8],
+    s: &Settings,
+    stages: &mut Stages,
+    cancel: &AtomicBool,
+) -> Result<Reply, Error> {
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Error::Cancelled);
+    }
+    let Some(ty) = sniff(body) else {
+        if s.mode == Mode::Size {
+            return Ok(Reply::Json(json::size_json(None)));
+        }
+        return Err(Error::not_an_image(body));
+    };
+    // The dimensions as displayed, the box resize and crop fit into, for the
+    // modes that stop here (transform_image reports its own).
+    let displayed = || {
+        read_header(ty, body).map(|hd| {
+            if s.auto_orient {
+                meta::orientation(ty, body).displayed(hd.width, hd.height)
+            } else {
+                (hd.width, hd.height)
+            }
+        })
+    };
+    match s.mode {
+        Mode::Off | Mode::Test => {
+            stages.source = displayed().unwrap_or((0, 0));
+            return Ok(Reply::Original(ty));
+        }
+        Mode::Size => {
+            let info = displayed();
+            stages.source = info.unwrap_or((0, 0));
+            return Ok(Reply::Json(json::size_json(info.map(|(w, h)| (ty, w, h)))));
+        }
+        Mode::Rotate | Mode::Resize | Mode::Crop => {}
+    }
+    let (plan, out) = s.plan()?;
+    transform_image(ty, body, &plan, &out, None, stages, cancel)
+}
+
+/// ngx_http_image_process + ngx_http_image_resize (tests).
+#[cfg(any(test, feature = "gen"))]
+pub fn process(data: &[u8], plan: &Plan) -> Result<Reply, Error> {
+    process_as(data, plan, &OutputSettings::default(), None)
+}
+
+/// [`process`], but the result is written as PNG whatever the input: the
+/// pipeline's pixels without the output codec's loss (irs-tool, for the
+/// fidelity benchmarks).
+#[cfg(any(test, feature = "gen"))]
+pub fn process_lossless(data: &[u8], plan: &Plan) -> Result<Reply, Error> {
+    process_as(data, plan, &OutputSettings::default(), Some(ImageType::Png))
+}
+
+/// [`process`] with an output format, auto-orientation and sRGB conversion
+/// (what [`run`] does for the transforming modes).
+#[cfg(test)]
+pub(crate) fn process_with(data: &[u8], plan: &Plan, out: &OutputSettings) -> Result<Reply, Error> {
+    process_as(data, plan, out, None)
+}
+
+#[cfg(any(test, feature = "gen"))]
+fn process_as(
+    data: &[u8],
+    plan: &Plan,
+    out: &OutputSettings,
+    lossless: Option<ImageType>,
+) -> Result<Reply, Error> {
+    let ty = sniff(data).ok_or_else(|| Error::not_an_image(data))?;
+    transform_image(
+        ty,
+        data,
+        plan,
+        out,
+        lossless,
+        &mut Stages::default(),
+        &AtomicBool::new(false),
+    )
+}
+
+fn check_pixels(w: u32, h: u32, max: u64) -> Result<(), Error> {
+    let (w, h) = (u64::from(w), u64::from(h));
+    if u128::from(w) * u128::from(h) > u128::from(max) {
+        return Err(Error::TooManyPixels {
+            width: w,
+            height: h,
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// nginx's as-is condition (never for Rotate, which always carries an angle).
+fn as_is(plan: &Plan, w: u32, h: u32, force: bool) -> bool {
+    match plan.op {
+        Operation::Rotate => plan.angle == 0,
+        Operation::Resize | Operation::Crop => {
+            !force
+                && rotation(plan.angle) == 0
+                && u64::from(w) <= plan.max_width
+                && u64::from(h) <= plan.max_height
+        }
+    }
+}
+
+fn rotation(angle: u32) -> u32 {
+    match angle {
+        90 | 180 | 270 => angle,
+        _ => 0,
+    }
+}
+
+/// The transform step for a body already sniffed as `ty`: image_filter's
+/// process/resize plus the output format, EXIF auto-orientation and ICC →
+/// sRGB ([`OutputSettings`]). `lossless` overrides the output type
+/// (PNG for the fidelity benchmarks).
+///
+/// Order: limits (on the displayed size) → decode (shrink-on-load target in
+/// stored orientation) → resample → orient → rotate → crop → ICC → sRGB →
+/// sharpen → encode (palette kept for palette input written as PNG/GIF; no
+/// metadata is ever written).
+fn transform_image(
+    ty: ImageType,
+    data: &[u8],
+    plan: &Plan,
+    out: &OutputSettings,
+    lossless: Option<ImageType>,
+    stages: &mut Stages,
+    cancel: &AtomicBool,
+) -> Result<Reply, Error> {
+    let cancelled = || cancel.load(Ordering::Relaxed);
+    let hdr = read_header(ty, data);
+    let force = hdr.is_some_and(|h| h.force);
+    let orientation = if out.auto_orient {
+        meta::orientation(ty, data)
+    } else {
+        meta::Orientation::NORMAL
+    };
+    if let Some(h) = hdr {
+        stages.source = orientation.displayed(h.width, h.height);
+    }
+    let out_ty = lossless
+        .unwrap_or_else(|| output_type(out.token, ty, out.negotiated, meta::is_animated(ty, data)));
+    // Sent as is only when image_filter would and nothing else must change.
+    let keep = |w: u32, h: u32| {
+        let (w, h) = orientation.displayed(w, h);
+        orientation.is_normal() && out_ty == ty && as_is(plan, w, h, force)
+    };
+    if let Some(h) = hdr {
+        // image_filter reads only 16 bits of PNG dimensions; the limit uses all 32.
+        let (lw, lh) = match (ty, data.get(16..24)) {
+            (ImageType::Png, Some(d)) => (
+                u32::from_be_bytes([d[0], d[1], d[2], d[3]]),
+                u32::from_be_bytes([d[4], d[5], d[6], d[7]]),
+            ),
+            _ => (h.width, h.height),
+        };
+        check_pixels(lw, lh, plan.max_pixels)?;
+        if keep(h.width, h.height) {
+            return Ok(Reply::Original(ty));
+        }
+    }
+
+    // The box applies to the displayed image; the decoder works on the stored one.
+    let plan_for = |sw: u32, sh: u32| {
+        let (dw, dh) = orientation.displayed(sw, sh);
+        geometry::plan(plan.op, dw, dh, plan.max_width, plan.max_height, plan.angle)
+    };
+    let stored_target = |sw: u32, sh: u32| {
+        let (dw, dh) = orientation.displayed(sw, sh);
+        let (tw, th) = plan_for(sw, sh).pre_rotation(dw, dh);
+        orientation.displayed(tw, th) // 5–8 swap back
+    };
+    // The decoder reports its own full size first: limit check and the
+    // target size for JPEG shrink-on-load happen before pixel decoding.
+    let target = |w: u32, h: u32| -> Result<(u32, u32), Error> {
+        check_pixels(w, h, plan.max_pixels)?;
+        Ok(stored_target(w, h))
+    };
+    let clock = Instant::now();
+    let decoded = decode::decode(ty, data, plan.max_pixels, &target);
+    stages.decode_us = clock.elapsed().as_micros() as u64;
+    let dec = match decoded {
+        Ok(d) => d,
+        // Neither the header shortcut nor the decoder could make sense of it.
+        Err(Error::Decode { .. }) if hdr.is_none() => return Err(Error::UnreadableHeader(ty)),
+        Err(e) => return Err(e),
+    };
+    let (sx, sy) = (dec.orig_width, dec.orig_height);
+    if sx == 0 || sy == 0 {
+        return Err(Error::UnreadableHeader(ty));
+    }
+    // Second as-is check, on the decoder's dimensions (top of ngx_http_image_resize).
+    if keep(sx, sy) {
+        return Ok(Reply::Original(ty));
+    }
+
+    stages.source = orientation.displayed(sx, sy);
+    if cancelled() {
+        return Err(Error::Cancelled);
+    }
+    let clock = Instant::now();
+    let mut img: Bitmap = dec.bitmap;
+    if img.ch == 4 && dec.palette && (!plan.transparency || !img.has_transparency()) {
+        // `transparency off` drops a palette image's transparent colour (the
+        // RGB underneath stays); an opaque palette image needs no alpha either.
+        img = img.drop_alpha();
+    }
+
+    let geo = plan_for(sx, sy);
+    let (tw, th) = stored_target(sx, sy);
+    if (img.width, img.height) != (tw, th) {
+        img = transform::resample(img, tw, th).map_err(|reason| Error::Decode { ty, reason })?;
+    }
+    img = transform::orient(img, orientation);
+    if geo.angle != 0 {
+        img = transform::rotate(img, geo.angle);
+    }
+    if let Some((x, y, w, h)) = geo.crop {
+        img = transform::crop(img, x, y, w, h);
+    }
+    if let Some(icc) = meta::icc_profile(ty, data) {
+        color::to_srgb(&mut img, &icc);
+    }
+    if plan.sharpen > 0 {
+        sharpen::sharpen(&mut img, plan.sharpen);
+    }
+    stages.resize_us = clock.elapsed().as_micros() as u64;
+    if cancelled() {
+        return Err(Error::Cancelled);
+    }
+
+    let quality_ok = match out_ty {
+        ImageType::Jpeg => plan.jpeg_quality > 0,
+        ImageType::Webp => plan.webp_quality > 0,
+        ImageType::Gif | ImageType::Png | ImageType::Avif => true,
+    };
+    if !quality_ok {
+        return Err(Error::InvalidParameter(format!(
+            "invalid {} quality",
+            out_ty.name()
+        )));
+    }
+    let opts = EncodeOptions {
+        jpeg_quality: plan.jpeg_quality.min(MAX_QUALITY),
+        webp_quality: plan.webp_quality.min(MAX_QUALITY),
+        avif_quality: out.avif_quality,
+        avif_speed: out.avif_speed,
+        interlace: plan.interlace,
+        palette: dec.palette,
+    };
+    let clock = Instant::now();
+    let bytes = encode::encode(out_ty, &img, &opts);
+    stages.encode_us = clock.elapsed().as_micros() as u64;
+    let bytes = bytes?;
+    Ok(Reply::Image {
+        ty: out_ty,
+        bytes,
+        width: img.width,
+        height: img.height,
+    })
+}
