@@ -163,7 +163,7 @@ my @accept = (
 	['malformed', 'image/avif;q=2,image/webp', 'jpeg'],
 );
 
-$t->try_run('no image_resize_rs formats')->plan(3 * @accept + 47);
+$t->try_run('no image_resize_rs formats')->plan(3 * @accept + 52);
 
 ###############################################################################
 
@@ -240,6 +240,21 @@ is(info(get('/forced/photo.jpg?f=avif', '*/*')), 'avif 150x112', 'forced avif');
 is(info(get('/forced/photo.jpg?f=png', 'image/avif')), 'png 150x112', 'forced png');
 is(info(get('/forced/wide.gif?f=webp')), 'webp 150x75', 'forced webp from gif');
 is(response_status(get('/forced/photo.jpg?f=tiff')), 415, 'forced bad value');
+
+# A variable that gives "original" negotiates like a static one: the body,
+# Vary and the ETag all follow the one evaluation.
+
+$r = get('/forced/photo.jpg?f=original', 'image/webp');
+is(info($r), 'webp 150x112', 'variable original negotiates webp');
+is(response_header($r, 'Vary'), 'Accept', 'variable original: vary');
+like(response_header($r, 'ETag') // '', qr/^W\/".*-webp"$/,
+	'variable original: etag names webp');
+my $etag_var = response_header($r, 'ETag');
+is(response_status(get('/forced/photo.jpg?f=original', 'image/webp', 8080,
+	"If-None-Match: $etag_var\x0d\x0a")), 304, 'variable original: 304');
+is(response_status(get('/forced/photo.jpg?f=original', 'image/avif', 8080,
+	"If-None-Match: $etag_var\x0d\x0a")), 200,
+	'variable original: no 304 across formats');
 
 # Front cache keyed on $image_resize_rs_format: one entry per format.
 

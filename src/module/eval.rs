@@ -29,14 +29,21 @@ pub(crate) struct Evaluated {
     pub overload: Option<Overload>,
     /// `image_resize_rs_server_timing on`.
     pub server_timing: bool,
+    /// nginx's not-modified filter is off here ([`LocConf::may_vary`]): the
+    /// filter checks the client's validators itself.
+    pub checks_validators: bool,
 }
 
 /// This request's settings, format token and `varies`, each computed once.
 /// The pipeline checks the values.
 pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
     let get = |v: Option<Value>, default: u64| v.map_or(default, |v| v.get(r));
-    let token = format_token(conf, r);
-    let varies = conf.negotiates();
+    let formats = conf.formats.unwrap_or_default().to_vec();
+    let output = output(conf, r);
+    let token = output.map(|o| negotiate::token(o, &formats, accept(r)));
+    // From this request's output value, so a variable that gives `original`
+    // negotiates (and says so in Vary and the ETag) like a static one.
+    let varies = output.is_some_and(|o| negotiate::varies(o, &formats));
     let settings = Settings {
         mode: conf.mode(),
         width: conf.width.get(r),
@@ -65,6 +72,7 @@ pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
         limits: conf.limits(),
         overload: conf.overload,
         server_timing: conf.server_timing == 1,
+        checks_validators: conf.may_vary(),
     }
 }
 
@@ -94,10 +102,12 @@ fn output(conf: &LocConf, r: &Request) -> Option<Output> {
 /// request the filter has evaluated, [`Evaluated::token`] is the answer.
 pub(crate) fn format_token(conf: &LocConf, r: &Request) -> Option<Token> {
     let output = output(conf, r)?;
-    let accept = r
-        .headers_in_iterator()
-        .find(|(k, _)| k.as_bytes().eq_ignore_ascii_case(b"accept"))
-        .map(|(_, v)| v.as_bytes());
     let formats = conf.formats.unwrap_or_default().to_vec();
-    Some(negotiate::token(output, &formats, accept))
+    Some(negotiate::token(output, &formats, accept(r)))
+}
+
+fn accept(r: &Request) -> Option<&[u8]> {
+    r.headers_in_iterator()
+        .find(|(k, _)| k.as_bytes().eq_ignore_ascii_case(b"accept"))
+        .map(|(_, v)| v.as_bytes())
 }

@@ -282,7 +282,7 @@ fn precontent(r: &mut Request) -> Option<ngx_int_t> {
             return Some(rc);
         }
     }
-    if conf.negotiates() {
+    if conf.may_vary() {
         r.as_mut().set_disable_not_modified(1);
     }
     None
@@ -440,7 +440,7 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
     // The format's own conditional check (nginx's not-modified filter,
     // which runs before this one, compares the origin's ETag and is off
     // here: see precontent()).
-    if ctx.eval.varies && reply::not_modified(r, &ctx.eval) {
+    if ctx.eval.checks_validators && reply::not_modified(r, &ctx.eval) {
         ctx.set_state(State::Pass);
         ctx.outcome("not_modified", "");
         return reply::send_not_modified(r, &ctx.eval);

@@ -155,12 +155,16 @@ impl LocConf {
         self.filter.unwrap_or(Mode::Off)
     }
 
-    /// The format may change with `Accept` (`Vary: Accept` then): formats
-    /// configured and the output not forced.
-    pub(crate) fn negotiates(&self) -> bool {
-        matches!(
+    /// The format may change with `Accept` for some request here: formats
+    /// configured and the output not forced to one format (absent,
+    /// `original`, or variables). nginx's not-modified filter is then off
+    /// for the location and the filter checks the client's validators
+    /// against the format's own ETag. Whether a given request varies is
+    /// [`super::eval::Evaluated::varies`].
+    pub(crate) fn may_vary(&self) -> bool {
+        !matches!(
             self.output,
-            None | Some(OutputValue::Static(Output::Original))
+            Some(OutputValue::Static(o)) if o != Output::Original
         ) && self.formats.is_some_and(|f| !f.to_vec().is_empty())
     }
 
