@@ -27,9 +27,7 @@ mod plan;
 #[cfg(test)]
 mod tests;
 
-// What the nginx glue uses: one entry, [`run`], and its types (the AVIF
-// defaults are crate::value's, here for the glue's existing imports).
-pub use crate::value::{DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED};
+// What the nginx glue uses: one entry, [`run`], and its types.
 pub use engine::{is_cheap, run, Reply, Stages};
 pub use error::Error;
 pub use plan::Settings;
