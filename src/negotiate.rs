@@ -39,10 +39,20 @@ impl Target {
 
 /// The `image_resize_rs_formats` list as a `Copy` value (for nginx's
 /// configuration structs, which are never dropped).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Formats {
     len: u8,
-    items: [Option<Target>; 2],
+    /// The first `len` are the list; the rest is filler.
+    items: [Target; 2],
+}
+
+impl Default for Formats {
+    fn default() -> Formats {
+        Formats {
+            len: 0,
+            items: [Target::Avif; 2],
+        }
+    }
 }
 
 impl Formats {
@@ -51,14 +61,15 @@ impl Formats {
     pub fn new(list: &[Target]) -> Formats {
         let mut f = Formats::default();
         for &t in list.iter().take(2) {
-            f.items[usize::from(f.len)] = Some(t);
+            f.items[usize::from(f.len)] = t;
             f.len += 1;
         }
         f
     }
 
-    pub fn to_vec(self) -> Vec<Target> {
-        self.items.iter().flatten().copied().collect()
+    /// The list, in order of preference (no allocation: read per request).
+    pub fn as_slice(&self) -> &[Target] {
+        &self.items[..usize::from(self.len)]
     }
 }
 

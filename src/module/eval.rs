@@ -38,12 +38,12 @@ pub(crate) struct Evaluated {
 /// The pipeline checks the values.
 pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
     let get = |v: Option<Value>, default: u64| v.map_or(default, |v| v.get(r));
-    let formats = conf.formats.unwrap_or_default().to_vec();
+    let formats = conf.formats.unwrap_or_default();
     let output = output(conf, r);
-    let token = output.map(|o| negotiate::token(o, &formats, accept(r)));
+    let token = output.map(|o| negotiate::token(o, formats.as_slice(), accept(r)));
     // From this request's output value, so a variable that gives `original`
     // negotiates (and says so in Vary and the ETag) like a static one.
-    let varies = output.is_some_and(|o| negotiate::varies(o, &formats));
+    let varies = output.is_some_and(|o| negotiate::varies(o, formats.as_slice()));
     let settings = Settings {
         mode: conf.mode(),
         width: conf.width.get(r),
@@ -102,8 +102,8 @@ fn output(conf: &LocConf, r: &Request) -> Option<Output> {
 /// request the filter has evaluated, [`Evaluated::token`] is the answer.
 pub(crate) fn format_token(conf: &LocConf, r: &Request) -> Option<Token> {
     let output = output(conf, r)?;
-    let formats = conf.formats.unwrap_or_default().to_vec();
-    Some(negotiate::token(output, &formats, accept(r)))
+    let formats = conf.formats.unwrap_or_default();
+    Some(negotiate::token(output, formats.as_slice(), accept(r)))
 }
 
 fn accept(r: &Request) -> Option<&[u8]> {

@@ -59,14 +59,17 @@ pub(crate) static MEMO_INDEX: AtomicIsize = AtomicIsize::new(-1);
 /// no key applies; `Err` once logged (the proxied request then fails with
 /// 500; the reason never holds a secret).
 pub(crate) fn field(r: &mut Request, field: usize) -> Result<Option<&[u8]>, ()> {
-    // A failure is logged once here; the second call reads the memo.
-    if let Some(msg) = signed(r).err() {
-        request_error(r, format_args!("{msg}"));
-        return Err(());
-    }
-    Ok(signed(r)
-        .ok()
-        .flatten()
+    let skip = match signed(r) {
+        Ok(Some(skip)) => skip,
+        Ok(None) => return Ok(None),
+        Err(msg) => {
+            request_error(r, format_args!("{msg}"));
+            return Err(());
+        }
+    };
+    let all = memo_slot(r).map_or(&[][..], |slot| slot.as_bytes());
+    Ok(all
+        .get(skip..)
         .and_then(|all| all.split(|&b| b == b'\n').nth(field)))
 }
 
@@ -110,10 +113,11 @@ fn memo_hit(slot: &ngx_variable_value_t, tag: &[u8]) -> bool {
     slot.valid() != 0 && slot.not_found() == 0 && slot.as_bytes().starts_with(tag)
 }
 
-/// The signed fields (`url\nauthorization\n...`) for this request, from the
-/// memo when its tag matches, else signed now and memoised. `Ok(None)` where
-/// no bucket or no key applies.
-fn signed(r: &mut Request) -> Result<Option<&[u8]>, String> {
+/// Makes sure the memo holds this request's signed fields
+/// (`url\nauthorization\n...`, after the tag): kept when its tag matches,
+/// else signed now and memoised. `Ok(Some(n))`: the fields start at byte
+/// `n` of the memo; `Ok(None)` where no bucket or no key applies.
+fn signed(r: &mut Request) -> Result<Option<usize>, String> {
     let Some(conf) = Module::location_conf(r) else {
         return Ok(None);
     };
@@ -124,8 +128,7 @@ fn signed(r: &mut Request) -> Result<Option<&[u8]>, String> {
     let tag = tag(r, conf, &key);
 
     if memo_slot(r).is_some_and(|slot| memo_hit(slot, &tag)) {
-        let memo = memo_slot(r).map_or(&[][..], |slot| slot.as_bytes());
-        return Ok(Some(&memo[tag.len()..]));
+        return Ok(Some(tag.len()));
     }
 
     let value = sign(r, conf, bucket, key)?;
@@ -147,7 +150,7 @@ fn signed(r: &mut Request) -> Result<Option<&[u8]>, String> {
     slot.set_valid(1);
     slot.set_no_cacheable(0);
     slot.set_not_found(0);
-    Ok(Some(&memo[tag.len()..]))
+    Ok(Some(tag.len()))
 }
 
 fn sign(

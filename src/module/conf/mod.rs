@@ -165,7 +165,7 @@ impl LocConf {
         !matches!(
             self.output,
             Some(OutputValue::Static(o)) if o != Output::Original
-        ) && self.formats.is_some_and(|f| !f.to_vec().is_empty())
+        ) && self.formats.is_some_and(|f| !f.as_slice().is_empty())
     }
 
     /// The worker's admission limits (the same in every location: the
