@@ -499,13 +499,7 @@ mod tests {
         let (dw, dh) = (small.bitmap.width, small.bitmap.height);
         let a = rgb_of(&resample(small.bitmap, TW, TH).unwrap());
         let b = rgb_of(&resample(full.bitmap, TW, TH).unwrap());
-        let max = a.iter().zip(&b).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
-        let mean = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| f64::from(x.abs_diff(*y)))
-            .sum::<f64>()
-            / a.len() as f64;
+        let (max, mean) = crate::pipeline::tests::diff(&a, &b);
         (dw, dh, mean, max)
     }
 

@@ -13,6 +13,7 @@ use gen::{self, Kind};
 
 const U: u64 = u64::MAX;
 
+/// A plan with the test suite's defaults (quality 85, transparency kept).
 fn plan(op: Operation, w: u64, h: u64) -> Plan {
     Plan {
         op,
@@ -26,6 +27,32 @@ fn plan(op: Operation, w: u64, h: u64) -> Plan {
         interlace: false,
         max_pixels: 40_000_000,
     }
+}
+
+/// `pixels` (`w`×`h`, `color`) as a PNG file.
+fn png_of(pixels: &[u8], w: u32, h: u32, color: image::ExtendedColorType) -> Vec<u8> {
+    let mut png = Vec::new();
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut png),
+        pixels,
+        w,
+        h,
+        color,
+    )
+    .unwrap();
+    png
+}
+
+/// The largest and the mean difference between two same-length samples.
+pub(in crate::pipeline) fn diff(a: &[u8], b: &[u8]) -> (u8, f64) {
+    let max = a.iter().zip(b).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
+    let mean = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(x.abs_diff(*y)))
+        .sum::<f64>()
+        / a.len() as f64;
+    (max, mean)
 }
 
 fn g(kind: Kind, w: u32, h: u32) -> Vec<u8> {
@@ -228,15 +255,7 @@ fn rotate_90_is_counter_clockwise() {
             rgb.extend_from_slice(if x >= 30 { &[255, 0, 0] } else { &[0, 0, 255] });
         }
     }
-    let mut png = Vec::new();
-    image::ImageEncoder::write_image(
-        image::codecs::png::PngEncoder::new(&mut png),
-        &rgb,
-        40,
-        20,
-        image::ExtendedColorType::Rgb8,
-    )
-    .unwrap();
+    let png = png_of(&rgb, 40, 20, image::ExtendedColorType::Rgb8);
     let mut j = plan(Operation::Rotate, 0, 0);
     j.angle = 90;
     let (_, b, w, h) = encoded(process(&png, &j).unwrap());
@@ -347,15 +366,7 @@ fn truecolor_alpha_kept_when_transparency_off() {
     let rgba: Vec<u8> = (0..100 * 100)
         .flat_map(|i| [200, 10, 10, (i % 256) as u8])
         .collect();
-    let mut png = Vec::new();
-    image::ImageEncoder::write_image(
-        image::codecs::png::PngEncoder::new(&mut png),
-        &rgba,
-        100,
-        100,
-        image::ExtendedColorType::Rgba8,
-    )
-    .unwrap();
+    let png = png_of(&rgba, 100, 100, image::ExtendedColorType::Rgba8);
     let mut j = plan(Operation::Resize, 50, 50);
     j.transparency = false;
     let (_, b, _, _) = encoded(process(&png, &j).unwrap());
@@ -533,13 +544,7 @@ fn progressive_dc_only_decodes_the_same_at_one_eighth() {
     assert_eq!(a.len(), b.len());
     // libjpeg's progressive block smoothing sees the missing luma AC bits:
     // a rounding-level difference, nothing visible.
-    let max = a.iter().zip(&b).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
-    let mean = a
-        .iter()
-        .zip(&b)
-        .map(|(x, y)| f64::from(x.abs_diff(*y)))
-        .sum::<f64>()
-        / a.len() as f64;
+    let (max, mean) = diff(&a, &b);
     eprintln!("dc-only vs full at 1/8: max {max}, mean {mean}");
     assert!(
         max <= 4 && mean < 0.5,

@@ -1,27 +1,13 @@
 //! Output formats (`output_type`, negotiation), EXIF orientation, ICC →
 //! sRGB, metadata stripping, palettes and interlacing, end to end.
 
+use super::plan;
 use crate::negotiate::Token;
 use crate::pipeline::codec::encode;
 use crate::pipeline::engine::process_with;
 use crate::pipeline::gen::{self, Kind, QUADRANTS};
 use crate::pipeline::plan::{output_type, OutputSettings};
 use crate::pipeline::{meta, sniff, Bitmap, Error, ImageType, Operation, Plan, Reply};
-
-fn plan(op: Operation, w: u64, h: u64) -> Plan {
-    Plan {
-        op,
-        max_width: w,
-        max_height: h,
-        angle: 0,
-        jpeg_quality: 85,
-        webp_quality: 80,
-        sharpen: 0,
-        transparency: true,
-        interlace: false,
-        max_pixels: 40_000_000,
-    }
-}
 
 /// [`process_with`] with `negotiated` set as given.
 fn pw(data: &[u8], plan: &Plan, out: &OutputSettings, negotiated: bool) -> Result<Reply, Error> {
