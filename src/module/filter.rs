@@ -92,10 +92,10 @@ impl Ctx {
         self.stats.get()
     }
 
-    /// The format token evaluated for this request (`Some`), for
-    /// `$image_resize_rs_format`.
-    pub(crate) fn token(&self) -> Option<Option<Token>> {
-        Some(self.eval.token)
+    /// The format token evaluated for this request (`None`: an unusable
+    /// output value), for `$image_resize_rs_format`.
+    pub(crate) fn token(&self) -> Option<Token> {
+        self.eval.token
     }
 
     fn update(&self, f: impl FnOnce(&mut Stats)) {

@@ -227,8 +227,8 @@ fn stats_text(st: &Stats, field: usize) -> Option<String> {
 /// `$image_resize_rs_format`: the token the filter evaluated for this
 /// request, else computed from the request and its location now.
 fn format(r: &mut Request, _: usize) -> Result<Found<'_>, Failed> {
-    let token = match filter::ctx(r).and_then(|ctx| ctx.token()) {
-        Some(token) => token,
+    let token = match filter::ctx(r) {
+        Some(ctx) => ctx.token(),
         None => Module::location_conf(r).and_then(|conf| eval::format_token(conf, r)),
     };
     Ok(token.map_or(Found::Not, |t| Found::Static(t.as_str())))
