@@ -140,7 +140,7 @@ $t->run_daemon('/bin/sh', '-c', "exec '$s3s' --host 127.0.0.1"
 	. ' --port ' . port(8081) . " --access-key AKIDTEST --secret-key '$secret'"
 	. " --domain localhost '$root' >'$root.log' 2>&1");
 
-$t->try_run('no image_resize_rs')->plan(27);
+$t->try_run('no image_resize_rs')->plan(29);
 $t->waitforsocket('127.0.0.1:' . port(8081));
 
 ###############################################################################
@@ -188,6 +188,12 @@ is(response_status(http_get('/vars/photo.jpg')), 500,
 	'variable credentials: empty secret is 500');
 my @lines = error_log_lines($t, qr/\[error\].*image_resize_rs_s3_credentials/);
 is(scalar @lines, 1, 'variable credentials: one log line');
+
+# S3 keys are at most 1024 bytes: a longer one is refused before signing
+my $long = 'k' x 1025;
+is(response_status(http_get("/raw/$long")), 500, 'key over 1024 bytes: 500');
+@lines = error_log_lines($t, qr/\[error\].*longer than 1024 bytes/);
+is(scalar @lines, 1, 'key over 1024 bytes: one log line');
 $r = http(<<EOF);
 GET /vars/photo.jpg HTTP/1.0
 Host: localhost

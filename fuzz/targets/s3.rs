@@ -30,8 +30,11 @@ fn run(data: &[u8]) {
         let path = b.path(key);
         let _ = b.url(key);
         let signed = s3::sign("GET", &b.host_header(), &path, "", "us-east-1", &creds, now);
-        // Any key a bucket accepts must be signable.
-        assert!(signed.is_ok(), "{:?}", signed.err());
+        // Any key S3 can store, in a bucket the configuration accepts, must
+        // be signable.
+        if Bucket::check_key(key).is_ok() {
+            assert!(signed.is_ok(), "{:?}", signed.err());
+        }
         let _ = s3::sign("GET", &b.host_header(), &path, query, region, &creds, now);
     }
 }

@@ -160,9 +160,8 @@ fn sign(
     key: Vec<u8>,
 ) -> Result<String, String> {
     let key = String::from_utf8(key).map_err(|_| "object key is not valid UTF-8")?;
-    if key.is_empty() {
-        return Err("\"image_resize_rs_s3_key\" is empty for this request".into());
-    }
+    s3::Bucket::check_key(&key)
+        .map_err(|why| format!("\"image_resize_rs_s3_key\" for this request: {why}"))?;
 
     let dynamic;
     let creds = match conf.s3_credentials.as_ref() {

@@ -1,52 +1,22 @@
-//! Static S3 credentials.
+//! Static S3 credentials, kept as aws-credential-types' `Credentials`
+//! (the type aws-sigv4 signs with), which zeroes the key id, the secret and
+//! the session token when its last clone is dropped.
 
 use std::fmt;
-use std::sync::Mutex;
 
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use super::error::ConfigError;
 
 const REDACTED: &str = "** redacted **";
 
-/// An access key pair plus optional session token.
+/// An access key pair plus optional session token, checked once.
 ///
-/// The secret is private and never printed: `Debug` is written by hand and
-/// redacts the secret and the session token. There is no `Display`. The
-/// secret and the token are zeroed when the value is dropped (clones too).
+/// The secret is never printed: `Debug` is written by hand and redacts the
+/// secret and the session token. There is no `Display`. Clones share one
+/// zeroed-on-drop copy.
 #[derive(Clone)]
-pub struct Credentials {
-    pub access_key_id: String,
-    secret_access_key: Zeroizing<String>,
-    pub session_token: Option<String>,
-    /// The last signing key derived from the secret: SigV4 keys change once
-    /// a day per region, so one derivation serves a day's requests.
-    key_cache: KeyCache,
-}
-
-/// (date `YYYYMMDD`, region, key) of the cached signing key.
-type DatedKey = (String, String, Zeroizing<[u8; 32]>);
-
-/// The last signing key; zeroed when replaced or dropped.
-#[derive(Default)]
-struct KeyCache(Mutex<Option<DatedKey>>);
-
-impl Clone for KeyCache {
-    /// A clone derives its own key: nothing to share, nothing to lock.
-    fn clone(&self) -> Self {
-        KeyCache::default()
-    }
-}
-
-impl Drop for Credentials {
-    fn drop(&mut self) {
-        // The secret zeroes itself (Zeroizing); the token is public data of
-        // the type, so it is zeroed here.
-        if let Some(t) = self.session_token.as_mut() {
-            t.zeroize();
-        }
-    }
-}
+pub struct Credentials(aws_credential_types::Credentials);
 
 impl Credentials {
     /// Validates and builds credentials.
@@ -62,20 +32,21 @@ impl Credentials {
         secret: impl AsRef<str>,
         session_token: Option<String>,
     ) -> Result<Credentials, ConfigError> {
-        let access_key_id = access_key_id.into();
-        let secret_access_key = Zeroizing::new(secret.as_ref().to_owned());
-        if let Err(reason) = check(&access_key_id, &secret_access_key, session_token.as_deref()) {
-            if let Some(mut t) = session_token {
-                t.zeroize();
-            }
-            return Err(ConfigError::Credentials { reason });
-        }
-        Ok(Credentials {
-            access_key_id,
-            secret_access_key,
-            session_token,
-            key_cache: KeyCache::default(),
-        })
+        let access_key_id = Zeroizing::new(access_key_id.into());
+        let session_token = session_token.map(Zeroizing::new);
+        check(
+            &access_key_id,
+            secret.as_ref(),
+            session_token.as_deref().map(String::as_str),
+        )
+        .map_err(|reason| ConfigError::Credentials { reason })?;
+        Ok(Credentials(aws_credential_types::Credentials::new(
+            access_key_id.as_str(),
+            secret.as_ref(),
+            session_token.as_deref().cloned(),
+            None,
+            "image_resize_rs",
+        )))
     }
 
     /// Reads `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
@@ -90,40 +61,25 @@ impl Credentials {
                 reason: "AWS_SECRET_ACCESS_KEY is not set",
             },
         )?);
-        let token = get("AWS_SESSION_TOKEN").filter(|t| !t.is_empty());
-        Credentials::new(id, secret.as_str(), token)
+        let token = get("AWS_SESSION_TOKEN")
+            .map(Zeroizing::new)
+            .filter(|t| !t.is_empty());
+        Credentials::new(id, secret.as_str(), token.as_deref().cloned())
     }
 
-    /// Re-checks the invariants of [`new`](Self::new); the public fields can
-    /// be changed after construction, so the signer checks again.
-    pub(crate) fn check(&self) -> Result<(), &'static str> {
-        check(
-            &self.access_key_id,
-            &self.secret_access_key,
-            self.session_token.as_deref(),
-        )
+    /// The access key id (public: it is sent in every Authorization header).
+    pub fn access_key_id(&self) -> &str {
+        self.0.access_key_id()
     }
 
-    /// The secret, for the signer only.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn secret_access_key(&self) -> &str {
-        &self.secret_access_key
+    /// The session token, if any. Secret: never log it.
+    pub fn session_token(&self) -> Option<&str> {
+        self.0.session_token()
     }
 
-    /// The SigV4 signing key for `date` (`YYYYMMDD`) and `region`, derived
-    /// once and then served from the cache until the date or region changes.
-    pub(crate) fn signing_key(&self, date: &str, region: &str) -> Zeroizing<[u8; 32]> {
-        // A poisoned lock only means another thread panicked mid-update;
-        // the slot is then recomputed.
-        let mut slot = self.key_cache.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((d, r, k)) = slot.as_ref() {
-            if d == date && r == region {
-                return k.clone();
-            }
-        }
-        let key = super::key::derive_signing_key(&self.secret_access_key, date, region);
-        *slot = Some((date.to_owned(), region.to_owned(), key.clone()));
-        key
+    /// The credentials as aws-sigv4 takes them.
+    pub(crate) fn aws(&self) -> &aws_credential_types::Credentials {
+        &self.0
     }
 }
 
@@ -161,12 +117,9 @@ fn check(
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
+            .field("access_key_id", &self.access_key_id())
             .field("secret_access_key", &REDACTED)
-            .field(
-                "session_token",
-                &self.session_token.as_ref().map(|_| REDACTED),
-            )
+            .field("session_token", &self.session_token().map(|_| REDACTED))
             .finish()
     }
 }
@@ -247,9 +200,9 @@ mod tests {
             ("AWS_SECRET_ACCESS_KEY", SECRET),
         ]))
         .unwrap();
-        assert_eq!(c.access_key_id, ID);
-        assert_eq!(c.secret_access_key(), SECRET);
-        assert_eq!(c.session_token, None);
+        assert_eq!(c.access_key_id(), ID);
+        assert_eq!(c.aws().secret_access_key(), SECRET);
+        assert_eq!(c.session_token(), None);
 
         let c = Credentials::from_env(env(&[
             ("AWS_ACCESS_KEY_ID", ID),
@@ -257,7 +210,7 @@ mod tests {
             ("AWS_SESSION_TOKEN", ""),
         ]))
         .unwrap();
-        assert_eq!(c.session_token, None);
+        assert_eq!(c.session_token(), None);
 
         let c = Credentials::from_env(env(&[
             ("AWS_ACCESS_KEY_ID", ID),
@@ -265,7 +218,7 @@ mod tests {
             ("AWS_SESSION_TOKEN", "tok"),
         ]))
         .unwrap();
-        assert_eq!(c.session_token.as_deref(), Some("tok"));
+        assert_eq!(c.session_token(), Some("tok"));
 
         let e = Credentials::from_env(env(&[("AWS_SECRET_ACCESS_KEY", SECRET)])).unwrap_err();
         assert!(e.to_string().contains("AWS_ACCESS_KEY_ID is not set"));

@@ -6,6 +6,12 @@ use std::str::FromStr;
 use super::encode::uri_encode_key;
 use super::error::ConfigError;
 
+/// The longest DNS name: an endpoint's host.
+const MAX_HOST_LEN: usize = 253;
+
+/// S3's longest object key, in bytes of UTF-8.
+pub const MAX_KEY_LEN: usize = 1024;
+
 /// How the bucket is addressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Addressing {
@@ -150,6 +156,9 @@ impl Endpoint {
             }
             if h.split('.').any(str::is_empty) {
                 return Err(err("host has an empty label"));
+            }
+            if h.len() > MAX_HOST_LEN {
+                return Err(err("host is longer than 253 characters"));
             }
             (h.to_ascii_lowercase(), p)
         };
@@ -307,6 +316,16 @@ impl Bucket {
         }
     }
 
+    /// Whether S3 can store `key`: 1 to 1024 bytes (S3's limit). A key
+    /// that passes has a path [`sign`](super::sign) accepts.
+    pub fn check_key(key: &str) -> Result<(), &'static str> {
+        match key.len() {
+            0 => Err("the object key is empty"),
+            n if n > MAX_KEY_LEN => Err("the object key is longer than 1024 bytes (S3's limit)"),
+            _ => Ok(()),
+        }
+    }
+
     /// On-the-wire path for a decoded key: `/bucket/<enc>` (path style) or
     /// `/<enc>` (virtual), with `<enc>` = [`uri_encode_key`]. The key is used
     /// as given (an empty key yields the bucket root; callers that only want
@@ -381,6 +400,7 @@ mod tests {
 
     #[test]
     fn endpoint_rejects() {
+        let long_host = format!("http://{}.com", "a".repeat(250));
         let cases: &[(&str, &str)] = &[
             ("", "must not be empty"),
             ("ftp://x", "scheme must be http or https"),
@@ -411,6 +431,7 @@ mod tests {
             ("http://.a", "empty label"),
             ("http://a.", "empty label"),
             ("http://a%2eb", "invalid characters"),
+            (long_host.as_str(), "longer than 253"),
             ("http://a:1:2", "invalid characters"),
             ("http://[::1", "unterminated"),
             ("http://[]", "invalid IPv6"),

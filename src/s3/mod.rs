@@ -27,11 +27,10 @@ mod credentials;
 mod encode;
 mod endpoint;
 mod error;
-mod key;
 mod sign;
 
 pub use credentials::Credentials;
 pub use encode::uri_encode_key;
-pub use endpoint::{validate_region, Addressing, Bucket, Endpoint};
+pub use endpoint::{validate_region, Addressing, Bucket, Endpoint, MAX_KEY_LEN};
 pub use error::{ConfigError, SignError};
 pub use sign::{sign, SignedHeaders, EMPTY_PAYLOAD_SHA256};
