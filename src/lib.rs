@@ -6,12 +6,14 @@
 //! - [`pipeline`]: sniff → header/limits → decode → transform → encode. Pure Rust.
 //! - [`s3`]: S3 addressing and SigV4 signing. Pure Rust, the clock passed in.
 //! - [`negotiate`]: Accept + configuration → the output-format token. Pure Rust.
+//! - [`metrics`]: the counters all workers share, and their Prometheus/JSON text. Pure Rust.
 //! - [`value`]: parsing of directive values shared by config and request time.
 //! - `module` (feature `module`): the thin nginx glue; the only place with `unsafe`
 //!   and the only code that touches `ngx`/`nginx-sys`.
 
 pub mod admission;
 pub mod httpdate;
+pub mod metrics;
 pub mod negotiate;
 pub mod pipeline;
 pub mod s3;

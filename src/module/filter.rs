@@ -43,10 +43,12 @@ use super::eval::{self, Evaluated};
 use super::fault::{self, Fault};
 use super::job::{self, Failure, Finished, ThreadFaults};
 use super::log::{request_debug, request_error};
+use super::metrics;
 use super::reply::{self, next_body, next_header};
 use super::request::{hide_header, is_head, is_http2, push_header, set_buffered};
 use super::Module;
 use crate::admission::{Overload, Shed};
+use crate::metrics::OriginFailure;
 use crate::negotiate::Token;
 use crate::pipeline::{self, Reply};
 use crate::value::Mode;
@@ -114,6 +116,21 @@ impl Ctx {
     fn set_state(&self, state: State) -> State {
         self.state.replace(state)
     }
+
+    /// This request in the shared counters.
+    fn count(&self) {
+        let s = self.stats.get();
+        let st = s.stages;
+        metrics::reply(&crate::metrics::Reply {
+            outcome: s.outcome,
+            reason: s.reason,
+            received: s.bytes_in as u64,
+            sent: s.bytes_out as u64,
+            shed_503: self.shed.get(),
+            stages_us: [st.decode_us, st.resize_us, st.encode_us],
+            job_us: s.job.then_some(s.us),
+        });
+    }
 }
 
 /// What the filter did with a request (the log variables).
@@ -129,6 +146,8 @@ pub(crate) struct Stats {
     pub stages: pipeline::Stages,
     pub bytes_in: usize,
     pub bytes_out: usize,
+    /// A job ran (`us` is its time, which may be 0).
+    pub job: bool,
 }
 
 impl Stats {
@@ -189,9 +208,16 @@ fn new_ctx<'a>(r: &mut Request, conf: &LocConf, eval: Evaluated, strict: bool) -
     Some(ctx)
 }
 
+/// The request's end (its pool's cleanup): the shared counters learn what
+/// the filter did, then the Ctx goes.
 unsafe extern "C" fn drop_ctx(data: *mut core::ffi::c_void) {
-    // SAFETY: data is the Ctx written by new_ctx; the pool is going away.
-    unsafe { ptr::drop_in_place(data as *mut Ctx) };
+    // SAFETY: data is the Ctx written by new_ctx; the pool is going away,
+    // and nothing else uses the Ctx once it is counted.
+    unsafe {
+        let ctx = &*(data as *const Ctx);
+        let _ = catch_unwind(AssertUnwindSafe(|| ctx.count()));
+        ptr::drop_in_place(data as *mut Ctx);
+    }
 }
 
 // Never let a panic unwind into nginx: a bug costs one request (a 500 and
@@ -333,6 +359,7 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
         if !h2 && proto.is_empty() {
             return next_header(r); // a real HTTP/0.9 client
         }
+        metrics::origin_failure(OriginFailure::Invalid);
         rr.http_version = if h2 {
             2000
         } else if proto.eq_ignore_ascii_case(b"HTTP/1.0") {
@@ -353,6 +380,11 @@ fn header_filter_impl(r: &mut Request) -> ngx_int_t {
         let image = r.as_ref().headers_out.content_type.as_bytes();
         let image = image.len() > 6 && image[..6].eq_ignore_ascii_case(b"image/");
         if status != NGX_HTTP_PARTIAL_CONTENT as usize && !image {
+            if let Some(kind) =
+                crate::metrics::origin_status(status).filter(|_| r.upstream().is_some())
+            {
+                metrics::origin_failure(kind);
+            }
             return next_header(r);
         }
         if big || encoding.is_some() {
@@ -705,6 +737,7 @@ fn job_done(r: &mut Request, done: Finished) {
         ctx.set_state(State::Pass);
         ctx.update(|s| {
             s.outcome = "cancelled";
+            s.job = true;
             s.us = done.elapsed_us;
             s.bytes_in = done.body.len();
         });
@@ -765,6 +798,11 @@ fn fail(
         Refusal::Overloaded(code) => (NGX_HTTP_SERVICE_UNAVAILABLE as ngx_int_t, code),
     };
     match why {
+        Refusal::Origin => metrics::origin_failure(OriginFailure::Broken),
+        Refusal::OriginTimeout => metrics::origin_failure(OriginFailure::Timeout),
+        _ => {}
+    }
+    match why {
         Refusal::Origin => request_error(
             r,
             format_args!("origin failed after sending its headers: 502, nothing cached"),
@@ -804,6 +842,7 @@ fn fail(
 /// Turns the job's outcome into the response.
 fn finish(r: &mut Request, ctx: &Ctx, done: Finished) -> ngx_int_t {
     ctx.update(|s| {
+        s.job = !matches!(done.result, Err(Failure::Shed(_)));
         s.us = done.elapsed_us;
         s.stages = done.stages;
         s.bytes_in = done.body.len();

@@ -132,6 +132,7 @@ mod imp {
 
     use super::{run_job, Failure, Finished, Job, OnDone, ThreadFaults};
     use crate::admission::{self, Admit, Limits, Scheduler, Shed};
+    use crate::module::metrics;
     use crate::module::request::{is_http2, write_event};
     use crate::pipeline::Settings;
 
@@ -202,7 +203,11 @@ mod imp {
             // request cleanup took a queued job out; a posted one kept the
             // request blocked), but never leave the queue a dangling slot.
             if let SlotState::Queued { id, .. } = *self.state.borrow() {
-                let _ = SCHED.try_with(|sc| sc.borrow_mut().remove(id));
+                let _ = SCHED.try_with(|sc| {
+                    let mut sc = sc.borrow_mut();
+                    sc.remove(id);
+                    metrics::publish(sc.queued(), sc.running(), sc.held());
+                });
             }
             release(self);
         }
@@ -225,8 +230,14 @@ mod imp {
             const { Cell::new((ptr::null_mut(), false)) };
     }
 
+    /// Changes the worker's scheduling, then publishes its gauges.
     fn sched<T>(f: impl FnOnce(&mut Scheduler<*const Slot>) -> T) -> T {
-        SCHED.with(|sc| f(&mut sc.borrow_mut()))
+        SCHED.with(|sc| {
+            let mut sc = sc.borrow_mut();
+            let out = f(&mut sc);
+            metrics::publish(sc.queued(), sc.running(), sc.held());
+            out
+        })
     }
 
     fn set_limits(limits: &Limits) -> usize {
@@ -282,6 +293,7 @@ mod imp {
         let workers = NgxCoreModule::main_conf(cycle).map_or(1, |c| c.worker_processes.max(1));
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         AUTO_JOBS.with(|a| a.set(admission::auto_jobs(cpus, workers as usize)));
+        metrics::init_worker();
         NGX_OK as ngx_int_t
     }
 
@@ -320,7 +332,11 @@ mod imp {
         let n = slot.held.take();
         if n > 0 {
             // try_with: a request pool freed at worker exit, after the TLS.
-            let _ = SCHED.try_with(|s| s.borrow_mut().release(n));
+            let _ = SCHED.try_with(|s| {
+                let mut s = s.borrow_mut();
+                s.release(n);
+                metrics::publish(s.queued(), s.running(), s.held());
+            });
         }
     }
 
@@ -777,5 +793,6 @@ pub(crate) fn saturated(_l: &crate::admission::Limits) -> Option<Shed> {
 pub(crate) unsafe extern "C" fn init_process(
     _cycle: *mut ngx::ffi::ngx_cycle_t,
 ) -> ngx::ffi::ngx_int_t {
+    super::metrics::init_worker();
     ngx::ffi::NGX_OK as ngx::ffi::ngx_int_t
 }

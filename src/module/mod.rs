@@ -8,6 +8,7 @@ mod fault;
 mod filter;
 mod job;
 mod log;
+mod metrics;
 mod reply;
 mod request;
 mod s3vars;
@@ -56,6 +57,7 @@ impl HttpModule for Module {
         // main conf exists): our filters go on top of nginx's chain, as C
         // filters install themselves, and the precontent phase's handler
         // array gets one more slot (checked), as C modules push theirs.
+        // Shared memory zones are added while the cycle is configured.
         unsafe {
             reply::NEXT_HEADER_FILTER = ngx::ffi::ngx_http_top_header_filter;
             ngx::ffi::ngx_http_top_header_filter = Some(filter::HEADER_FILTER);
@@ -71,8 +73,12 @@ impl HttpModule for Module {
                 return Status::NGX_ERROR.into();
             };
             *h = Some(filter::PRECONTENT_HANDLER);
+            // The metrics zone, whether or not a location shows it.
+            match metrics::add_zone(&mut *cf) {
+                Ok(()) => Status::NGX_OK.into(),
+                Err(()) => Status::NGX_ERROR.into(),
+            }
         }
-        Status::NGX_OK.into()
     }
 }
 
@@ -101,6 +107,7 @@ pub static mut ngx_http_image_resize_rs_module: ngx_module_t = ngx_module_t {
     commands: ptr::addr_of_mut!(conf::COMMANDS) as *mut ngx_command_t,
     type_: NGX_HTTP_MODULE as _,
     init_process: Some(job::init_process),
+    exit_process: Some(metrics::exit_process),
     ..ngx_module_t::default()
 };
 

@@ -13,9 +13,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use ngx::core::NGX_CONF_OK;
 use ngx::ffi::{
     ngx_command_t, ngx_conf_set_flag_slot, ngx_conf_set_num_slot, ngx_conf_set_size_slot,
-    ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_ANY, NGX_CONF_FLAG, NGX_CONF_TAKE1,
-    NGX_CONF_TAKE123, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF,
-    NGX_HTTP_SRV_CONF,
+    ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_ANY, NGX_CONF_FLAG,
+    NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_CONF_TAKE123, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET,
+    NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF,
 };
 use ngx::ngx_string;
 
@@ -346,6 +346,19 @@ impl Directive for S3Key {
 }
 
 /// `image_resize_rs_s3_credentials env | <access_key_id> <secret_access_key> [<session_token>];`
+/// `image_resize_rs_metrics;`: the location answers with the shared
+/// counters (as `stub_status` installs its handler).
+struct Metrics;
+
+impl Directive for Metrics {
+    fn set(cf: &mut ngx_conf_t, _: &mut LocConf, _: &[ngx_str_t]) -> ConfResult {
+        use ngx::http::{HttpModuleLocationConf, NgxHttpCoreModule};
+        let clcf = NgxHttpCoreModule::location_conf_mut(&*cf).ok_or("has no location")?;
+        clcf.handler = Some(crate::module::metrics::HANDLER);
+        Ok(())
+    }
+}
+
 struct S3Credentials;
 
 impl Directive for S3Credentials {
@@ -410,7 +423,7 @@ const fn slot(
 }
 
 /// nginx reads the table during configuration parsing only.
-pub(crate) static mut COMMANDS: [ngx_command_t; 25] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 26] = [
     ours::<Filter>(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -520,6 +533,10 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 25] = [
     ours::<Overload>(
         ngx_string!("image_resize_rs_overload"),
         ANY_LEVEL | NGX_CONF_1MORE,
+    ),
+    ours::<Metrics>(
+        ngx_string!("image_resize_rs_metrics"),
+        NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
     ),
     ngx_command_t::empty(),
 ];
