@@ -28,6 +28,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+use bytes::Bytes;
 use ngx::core::Status;
 use ngx::ffi::{
     ngx_buf_t, ngx_chain_t, ngx_http_clean_header, ngx_http_filter_finalize_request,
@@ -57,12 +58,14 @@ use crate::value::Mode;
 pub(crate) enum State {
     /// Accumulating the body; `last_data` is when bytes last arrived.
     Reading { body: Vec<u8>, last_data: Instant },
-    /// A pool thread owns the body.
-    Running,
+    /// The body is whole and frozen; a pool thread reads it through a
+    /// handle of its own.
+    Running { body: Bytes },
     /// The thread is back: the next body-filter call sends this.
-    Done(Finished),
-    /// Handed to the next filters; the bytes must outlive their buffers.
-    Sent { _out: Vec<u8> },
+    Done { done: Finished, body: Bytes },
+    /// Handed to the next filters (the original's bytes or new ones); they
+    /// must outlive their buffers.
+    Sent { _out: Bytes },
     /// Passing through (after a failure, or not ours).
     Pass,
 }
@@ -494,18 +497,18 @@ fn body_filter_impl(r: &mut Request, cl: *mut ngx_chain_t) -> ngx_int_t {
         State::Pass | State::Sent { .. } => None,
         // Nothing to do until the thread is back (the writer does not call
         // us while r->aio is set, but other paths may flush).
-        State::Running => return NGX_AGAIN as ngx_int_t,
-        State::Done(_) => Some(true),
+        State::Running { .. } => return NGX_AGAIN as ngx_int_t,
+        State::Done { .. } => Some(true),
         State::Reading { .. } => Some(false),
     };
     match done {
         None => return next_body(r, cl),
         Some(true) => {
-            let State::Done(done) = ctx.set_state(State::Pass) else {
+            let State::Done { done, body } = ctx.set_state(State::Pass) else {
                 unreachable!()
             };
             set_buffered(r, false);
-            return finish(r, ctx, done);
+            return finish(r, ctx, done, body);
         }
         Some(false) => {}
     }
@@ -660,9 +663,11 @@ fn start(r: &mut Request, ctx: &Ctx) -> ngx_int_t {
         panic: fault::inject(r, Fault::ThreadPanic),
         sleep_ms: fault::sleep_ms(r),
     };
-    let State::Reading { body, .. } = ctx.set_state(State::Running) else {
+    let State::Reading { body, .. } = ctx.set_state(State::Pass) else {
         unreachable!()
     };
+    // Frozen, not copied: the Vec's block becomes the Bytes'.
+    let body = Bytes::from(body);
     request_debug(r, format_args!("body complete, {} bytes", body.len()));
     if body.is_empty() && is_head(r) {
         // A proxied HEAD (no `proxy_method GET`): the origin sent no body,
@@ -677,23 +682,24 @@ fn start(r: &mut Request, ctx: &Ctx) -> ngx_int_t {
 
     if let Some(pool) = ctx.eval.offload {
         let limits = &ctx.eval.limits;
-        return match job::post(r, &ctx.job, pool, limits, body, settings, faults, job_done) {
+        ctx.set_state(State::Running { body: body.clone() });
+        let job = body.clone();
+        return match job::post(r, &ctx.job, pool, limits, job, settings, faults, job_done) {
             Ok(()) => {
                 set_buffered(r, true);
                 NGX_AGAIN as ngx_int_t
             }
-            Err((body, why)) => overloaded(r, ctx, body, why),
+            Err(why) => overloaded(r, ctx, body, why),
         };
     }
-    let done = job::run_job(body, &settings, faults, &AtomicBool::new(false));
-    ctx.set_state(State::Pass);
-    finish(r, ctx, done)
+    let done = job::run_job(&body, &settings, faults, &AtomicBool::new(false));
+    finish(r, ctx, done, body)
 }
 
 /// No job for this request now (queue full, waited too long, ...): one
 /// log line, then 503 with `Retry-After`, or the original bytes if the
 /// location says so and they are small enough. Never processed inline.
-fn overloaded(r: &mut Request, ctx: &Ctx, body: Vec<u8>, why: Shed) -> ngx_int_t {
+fn overloaded(r: &mut Request, ctx: &Ctx, body: Bytes, why: Shed) -> ngx_int_t {
     ctx.set_state(State::Pass);
     if let Some(Overload::Original { max_size, max_age }) = ctx.eval.overload {
         if body.len() <= max_size && pipeline::ImageType::sniff(&body).is_some() {
@@ -731,23 +737,26 @@ fn job_done(r: &mut Request, done: Finished) {
     let Some(ctx) = ctx(r) else {
         return; // the request went another way (e.g. terminated); drop it
     };
+    let body = match ctx.set_state(State::Pass) {
+        State::Running { body } => body,
+        other => {
+            ctx.set_state(other);
+            return;
+        }
+    };
     if let Err(Failure::Pipeline(pipeline::Error::Cancelled)) = done.result {
         // The request is gone (nginx finalizes it, not our body filter):
         // only the log variables learn of it.
-        ctx.set_state(State::Pass);
         ctx.update(|s| {
             s.outcome = "cancelled";
             s.job = true;
             s.us = done.elapsed_us;
-            s.bytes_in = done.body.len();
+            s.bytes_in = body.len();
         });
         request_debug(r, format_args!("the request is gone: job cancelled"));
         return;
     }
-    let mut state = ctx.state.borrow_mut();
-    if matches!(*state, State::Running) {
-        *state = State::Done(done);
-    }
+    ctx.set_state(State::Done { done, body });
 }
 
 /// Why the filter answers an error instead of the image.
@@ -840,12 +849,12 @@ fn fail(
 }
 
 /// Turns the job's outcome into the response.
-fn finish(r: &mut Request, ctx: &Ctx, done: Finished) -> ngx_int_t {
+fn finish(r: &mut Request, ctx: &Ctx, done: Finished, body: Bytes) -> ngx_int_t {
     ctx.update(|s| {
         s.job = !matches!(done.result, Err(Failure::Shed(_)));
         s.us = done.elapsed_us;
         s.stages = done.stages;
-        s.bytes_in = done.body.len();
+        s.bytes_in = body.len();
     });
     match done.result {
         Ok(reply) => {
@@ -856,14 +865,14 @@ fn finish(r: &mut Request, ctx: &Ctx, done: Finished) -> ngx_int_t {
                 let (name, us) = (ty.name(), done.elapsed_us);
                 request_debug(r, format_args!("{name} {width}x{height} in {us} us"));
             }
-            send(r, ctx, reply, done.body)
+            send(r, ctx, reply, body)
         }
-        Err(Failure::Shed(why)) => overloaded(r, ctx, done.body, why),
+        Err(Failure::Shed(why)) => overloaded(r, ctx, body, why),
         Err(Failure::Pipeline(e)) if !ctx.strict => {
             // Not an image we can work on, with a non-200 status: as it came.
             request_debug(r, format_args!("{e}; sending the original"));
             ctx.outcome("passed", "");
-            release(r, ctx, done.body)
+            release(r, ctx, body)
         }
         Err(Failure::Pipeline(e)) => fail(
             r,
@@ -886,7 +895,7 @@ fn finish(r: &mut Request, ctx: &Ctx, done: Finished) -> ngx_int_t {
 }
 
 /// Rewrites the held headers for the reply, then releases them and the body.
-fn send(r: &mut Request, ctx: &Ctx, reply: Reply, body: Vec<u8>) -> ngx_int_t {
+fn send(r: &mut Request, ctx: &Ctx, reply: Reply, body: Bytes) -> ngx_int_t {
     let (outcome, out) = match reply {
         Reply::Json(json) => {
             let rp: *mut ngx_http_request_t = r.into();
@@ -895,7 +904,7 @@ fn send(r: &mut Request, ctx: &Ctx, reply: Reply, body: Vec<u8>) -> ngx_int_t {
             unsafe { ngx_http_clean_header(rp) };
             r.as_mut().headers_out.status = NGX_HTTP_OK as usize;
             reply::set_content_type(r, "application/json");
-            ("json", json)
+            ("json", Bytes::from(json))
         }
         Reply::Original(ty) => {
             reply::set_content_type(r, ty.mime());
@@ -908,7 +917,7 @@ fn send(r: &mut Request, ctx: &Ctx, reply: Reply, body: Vec<u8>) -> ngx_int_t {
             // A different representation gets a weak validator.
             reply::weak_etag(r);
             reply::vary_by_format(r, &ctx.eval);
-            ("resized", bytes)
+            ("resized", Bytes::from(bytes))
         }
     };
     ctx.outcome(outcome, "");
@@ -916,15 +925,17 @@ fn send(r: &mut Request, ctx: &Ctx, reply: Reply, body: Vec<u8>) -> ngx_int_t {
 }
 
 /// Server-Timing, then the held headers and the body go to the next filters.
-fn release(r: &mut Request, ctx: &Ctx, mut out: Vec<u8>) -> ngx_int_t {
+fn release(r: &mut Request, ctx: &Ctx, out: Bytes) -> ngx_int_t {
     ctx.update(|s| s.bytes_out = out.len());
     let stats = ctx.stats();
     if ctx.eval.server_timing && stats.outcome != "passed" {
         let _ = push_header(r, "Server-Timing", server_timing(&stats).as_bytes());
     }
-    let bytes = out.as_mut_ptr_range();
-    // The bytes move into the Ctx (their heap block stays where it is),
-    // which lives as long as the pool.
+    // nginx's buffer is `memory` (read-only): the pointers are `*mut` only
+    // by ngx_buf_t's type. The handle moves into the Ctx (the bytes stay
+    // where they are), which lives as long as the pool.
+    let range = out.as_ptr_range();
+    let bytes = range.start as *mut u8..range.end as *mut u8;
     ctx.set_state(State::Sent { _out: out });
     reply::send(r, bytes)
 }

@@ -13,7 +13,7 @@
 //! checks between stages.
 //!
 //! The pool thread touches nothing of nginx's: the task's `ctx` is a `Box`ed
-//! [`Job`] (the body and the settings, owned), and the thread only runs
+//! [`Job`] (a shared, read-only handle on the body, and the settings), and the thread only runs
 //! [`crate::pipeline::run`] on it. When the outcome is known,
 //! the job hands it to the callback its owner (the filter) gave [`post`],
 //! then resumes the request.
@@ -23,6 +23,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use ngx::http::Request;
 
 use crate::admission::Shed;
@@ -32,10 +33,9 @@ use crate::pipeline::{self, Reply, Settings};
 /// resumed.
 pub(crate) type OnDone = fn(&mut Request, Finished);
 
-/// What [`pipeline::run`] made of a body, plus the body (the original is
-/// what "as is" sends).
+/// What [`pipeline::run`] made of a body (the body itself is shared: the
+/// filter keeps its own handle on it, for "as is").
 pub(crate) struct Finished {
-    pub body: Vec<u8>,
     pub result: Result<Reply, Failure>,
     pub elapsed_us: u64,
     pub stages: pipeline::Stages,
@@ -43,9 +43,8 @@ pub(crate) struct Finished {
 
 impl Finished {
     /// A job that never ran.
-    pub(crate) fn shed(body: Vec<u8>, why: Shed) -> Finished {
+    pub(crate) fn shed(why: Shed) -> Finished {
         Finished {
-            body,
             result: Err(Failure::Shed(why)),
             elapsed_us: 0,
             stages: Default::default(),
@@ -72,7 +71,8 @@ pub(crate) struct ThreadFaults {
 
 /// What travels to the pool thread and back.
 pub(crate) struct Job {
-    body: Vec<u8>,
+    /// The filter's body, shared (read-only) for as long as the job lives.
+    body: Bytes,
     settings: Settings,
     faults: ThreadFaults,
     cancel: Arc<AtomicBool>,
@@ -82,7 +82,7 @@ pub(crate) struct Job {
 /// Runs the pipeline; a panic becomes [`Failure::Panic`]. Called on a pool
 /// thread, or inline.
 pub(crate) fn run_job(
-    body: Vec<u8>,
+    body: &[u8],
     settings: &Settings,
     faults: ThreadFaults,
     cancel: &AtomicBool,
@@ -96,7 +96,7 @@ pub(crate) fn run_job(
         if faults.panic {
             panic!("image_resize_rs fault injection: thread_panic");
         }
-        pipeline::run(&body, settings, &mut stages, cancel)
+        pipeline::run(body, settings, &mut stages, cancel)
     }));
     let result = match result {
         Ok(Ok(reply)) => Ok(reply),
@@ -104,7 +104,6 @@ pub(crate) fn run_job(
         Err(_) => Err(Failure::Panic),
     };
     Finished {
-        body,
         result,
         elapsed_us: t.elapsed().as_micros() as u64,
         stages,
@@ -123,6 +122,7 @@ mod imp {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
+    use bytes::Bytes;
     use ngx::ffi::{
         ngx_add_timer, ngx_del_timer, ngx_event_t, ngx_http_cleanup_add, ngx_http_log_ctx_t,
         ngx_http_request_t, ngx_http_run_posted_requests, ngx_int_t, ngx_log_t, ngx_thread_pool_t,
@@ -349,15 +349,15 @@ mod imp {
         s: &Slot,
         pool: Pool,
         limits: &Limits,
-        body: Vec<u8>,
+        body: Bytes,
         settings: Settings,
         faults: ThreadFaults,
         on_done: OnDone,
-    ) -> Result<(), (Vec<u8>, Shed)> {
+    ) -> Result<(), Shed> {
         let jobs = set_limits(limits);
         if s.task.get().is_null() && !make_task(r, s) {
             release(s);
-            return Err((body, Shed::PoolFull));
+            return Err(Shed::PoolFull);
         }
         s.r.set(r.into());
         s.pool.set(pool);
@@ -384,10 +384,10 @@ mod imp {
                     let id = sched(|sc| sc.requeue(me));
                     queue(s, id, job, limits);
                 }
-                Err(job) => {
+                Err(_job) => {
                     sched(|sc| sc.finished());
                     release(s);
-                    return Err((job.body, Shed::PoolFull));
+                    return Err(Shed::PoolFull);
                 }
             },
             Admit::Queue => {
@@ -396,7 +396,7 @@ mod imp {
             }
             Admit::Shed(why) => {
                 release(s);
-                return Err((job.body, why));
+                return Err(why);
             }
         }
         hold_writes(r);
@@ -502,7 +502,8 @@ mod imp {
                 Err(job) => {
                     sched(|sc| sc.finished());
                     release(s);
-                    finish(s, Finished::shed(job.body, Shed::PoolFull));
+                    drop(job);
+                    finish(s, Finished::shed(Shed::PoolFull));
                 }
             }
         }
@@ -542,8 +543,7 @@ mod imp {
             }
         };
         let _ = nice;
-        let body = core::mem::take(&mut job.body);
-        job.done = Some(run_job(body, &job.settings, job.faults, &job.cancel));
+        job.done = Some(run_job(&job.body, &job.settings, job.faults, &job.cancel));
     }
 
     /// On the event loop: the task is back from the pool, or its timer
@@ -595,7 +595,6 @@ mod imp {
                 trim_when_idle(s.pool.get());
             }
             let done = job.done.take().unwrap_or(Finished {
-                body: Vec::new(),
                 result: Err(Failure::Panic),
                 elapsed_us: 0,
                 stages: Default::default(),
@@ -608,7 +607,8 @@ mod imp {
             SlotState::Queued { id, job } if timedout => {
                 sched(|sc| sc.remove(id));
                 release(s);
-                finish(s, Finished::shed(job.body, Shed::Timeout));
+                drop(job);
+                finish(s, Finished::shed(Shed::Timeout));
             }
             SlotState::Posted { .. } if timedout => {
                 *s.state.borrow_mut() = state;
@@ -685,7 +685,7 @@ mod imp {
                 }
                 SlotState::Queued { id, job } => {
                     sched(|sc| sc.remove(id));
-                    drop(job); // and its body
+                    drop(job); // and its handle on the body
                     release(s);
                     timer(s, None);
                     // nginx goes on terminating the request once nothing
@@ -776,12 +776,12 @@ pub(crate) fn post(
     _slot: &Slot,
     _pool: Pool,
     _limits: &crate::admission::Limits,
-    body: Vec<u8>,
+    _body: Bytes,
     _settings: Settings,
     _faults: ThreadFaults,
     _on_done: OnDone,
-) -> Result<(), (Vec<u8>, Shed)> {
-    Err((body, Shed::PoolFull))
+) -> Result<(), Shed> {
+    Err(Shed::PoolFull)
 }
 
 #[cfg(not(ngx_feature = "threads"))]
