@@ -75,6 +75,10 @@ my %bad = (
 		qr/"image_resize_rs_overload" directive invalid value "404"/,
 	'image_resize_rs_overload original max=1;' =>
 		qr/"image_resize_rs_overload" directive unknown parameter "max=1"/,
+	'image_resize_rs_metrics on;' =>
+		qr/invalid number of arguments in "image_resize_rs_metrics"/,
+	http_level('image_resize_rs_metrics;') =>
+		qr/"image_resize_rs_metrics" directive is not allowed here/,
 	http_level('image_resize_rs_jobs 0;') =>
 		qr/"image_resize_rs_jobs" directive invalid value "0"/,
 	http_level('image_resize_rs_jobs 129;') =>
