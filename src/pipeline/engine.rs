@@ -246,7 +246,9 @@ fn transform_image(
         Ok(stored_target(w, h))
     };
     let clock = Instant::now();
-    let decoded = decode::decode(ty, data, plan.max_pixels, &target);
+    // JPEG, WebP (VP8) and AVIF are all written with 4:2:0 chroma here.
+    let half_chroma = matches!(out_ty, ImageType::Jpeg | ImageType::Webp | ImageType::Avif);
+    let decoded = decode::decode(ty, data, plan.max_pixels, &target, half_chroma);
     stages.decode_us = clock.elapsed().as_micros() as u64;
     let dec = match decoded {
         Ok(d) => d,

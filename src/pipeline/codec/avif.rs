@@ -159,7 +159,7 @@ fn encode_frame(
 
 /// sRGB pixels (`ch` 3 or 4 bytes each) → full-range BT.601 Y′ plane and
 /// 4:2:0 Cb/Cr planes (each chroma sample the mean of its 2×2 block).
-fn ycbcr420(px: &[u8], ch: usize, w: usize, h: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+pub(crate) fn ycbcr420(px: &[u8], ch: usize, w: usize, h: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let (cw, chh) = (w.div_ceil(2), h.div_ceil(2));
     let mut y = vec![0u8; w * h];
     let mut cb = vec![0u8; cw * chh];

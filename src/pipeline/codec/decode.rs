@@ -48,9 +48,10 @@ pub fn decode(
     data: &[u8],
     max_pixels: u64,
     target: TargetFn<'_>,
+    half_chroma: bool,
 ) -> Result<Decoded, Error> {
     if ty == ImageType::Jpeg {
-        if let Some(d) = decode_turbo(data, target)? {
+        if let Some(d) = decode_turbo(data, target, half_chroma)? {
             return Ok(d);
         }
     }
@@ -90,6 +91,13 @@ fn idct_size(m: usize, h: usize, v: usize, max_h: usize, max_v: usize) -> usize 
 /// resolution, each capped at what the component holds. A component that
 /// libjpeg decodes with a 1×1 IDCT and then upsamples (chroma in 4:2:2 or
 /// 4:1:1, luma in `2x1,1x2,1x1`) holds less than the scale suggests.
+///
+/// `half_chroma`: the output keeps chroma at half the resolution in both
+/// directions (JPEG, lossy WebP and AVIF are all 4:2:0 here), so a
+/// subsampled component needs only `margin`× that half resolution. With
+/// `margin` 2 that is the target's resolution, as without it; with
+/// `margin` 1 it lets 4:2:2 and 4:4:0 files (chroma 1×1 at 1/8, at half
+/// the luma resolution in one direction) decode at 1/8 from DC alone.
 pub fn pick_scale_sampled(
     samp: &[(u8, u8)],
     sx: u32,
@@ -97,6 +105,7 @@ pub fn pick_scale_sampled(
     tw: u32,
     th: u32,
     margin: u32,
+    half_chroma: bool,
 ) -> usize {
     let max_h = samp
         .iter()
@@ -121,12 +130,17 @@ pub fn pick_scale_sampled(
                 (sy * v * s).div_ceil(max_v * 8),
             );
             let (nw, nh) = ((sx * h).div_ceil(max_h), (sy * v).div_ceil(max_v));
-            let k = if i == 0 || (h == max_h && v == max_v) {
-                margin as usize
-            } else {
-                1
+            let need = |t: u32| {
+                let t = t as usize;
+                if i == 0 || (h == max_h && v == max_v) {
+                    t * margin as usize
+                } else if half_chroma {
+                    (t * margin as usize).div_ceil(2)
+                } else {
+                    t
+                }
             };
-            dw >= (tw as usize * k).min(nw) && dh >= (th as usize * k).min(nh)
+            dw >= need(tw).min(nw) && dh >= need(th).min(nh)
         });
         if ok {
             return den;
@@ -136,7 +150,11 @@ pub fn pick_scale_sampled(
 }
 
 /// `Ok(None)`: turbojpeg cannot handle this file (CMYK, odd headers): use the fallback.
-fn decode_turbo(data: &[u8], target: TargetFn<'_>) -> Result<Option<Decoded>, Error> {
+fn decode_turbo(
+    data: &[u8],
+    target: TargetFn<'_>,
+    half_chroma: bool,
+) -> Result<Option<Decoded>, Error> {
     use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat, ScalingFactor};
     let ty = ImageType::Jpeg;
     let Ok(mut dec) = Decompressor::new() else {
@@ -165,17 +183,18 @@ fn decode_turbo(data: &[u8], target: TargetFn<'_>) -> Result<Option<Decoded>, Er
     // Each component counts: in 4:2:2, 4:1:1 or 2x1,1x2,1x1 some component
     // is decoded below the nominal scale (see pick_scale_sampled).
     let samp = jpeg_sampling(data).unwrap_or_else(|| vec![(1, 1)]);
-    let dc_only = if !hdr.is_lossless && pick_scale_sampled(&samp, sx, sy, tw, th, 1) == 8 {
-        progressive_dc_only(data)
-    } else {
-        None
-    };
+    let dc_only =
+        if !hdr.is_lossless && pick_scale_sampled(&samp, sx, sy, tw, th, 1, half_chroma) == 8 {
+            progressive_dc_only(data)
+        } else {
+            None
+        };
     let den = if hdr.is_lossless {
         1
     } else if dc_only.is_some() {
         8
     } else {
-        pick_scale_sampled(&samp, sx, sy, tw, th, 2)
+        pick_scale_sampled(&samp, sx, sy, tw, th, 2, half_chroma)
     };
     let factor = ScalingFactor::new(1, den);
     if dec.set_scaling_factor(factor).is_err() {
@@ -234,20 +253,21 @@ fn decode_turbo(data: &[u8], target: TargetFn<'_>) -> Result<Option<Decoded>, Er
 }
 
 /// A progressive JPEG rewritten for a 1/8-scale decode: every marker segment
-/// and every DC scan kept, the AC scans of full-resolution components
-/// (luma, in 4:2:0) dropped — at 1/8 their IDCT is 1×1 and reads only DC.
-/// Subsampled components keep their AC scans: libjpeg gives them a larger
-/// IDCT instead of upsampling.
+/// and every DC scan kept, and the AC scans dropped of every component that
+/// libjpeg decodes with a 1×1 IDCT at 1/8, which reads DC only: luma and
+/// every full-resolution component, and the chroma of 4:2:2, 4:4:0 and
+/// 4:1:1 (decoded at 1×1, then upsampled). Chroma in 4:2:0 gets a 2×2 IDCT
+/// instead, so its AC scans stay.
 ///
 /// libjpeg would treat the missing AC bits as an unfinished progressive
-/// image and smooth its blocks (DC included); a zero in the luma
-/// quantisation table's first AC entry — unused by a 1×1 IDCT — is its
-/// documented signal not to. The result matches a full decode at 1/8.
+/// image and smooth its blocks (DC included); a zero in the first AC entry
+/// of a dropped component's quantisation table, unused by a 1×1 IDCT, is
+/// its documented signal not to. The result matches a full decode at 1/8.
 ///
 /// `None` when the input is not a well-formed progressive JPEG, luma is not
-/// sampled at the full resolution, no AC scan can be dropped, or luma and
-/// chroma share a quantisation table (the caller then decodes with the usual
-/// 2× margin).
+/// sampled at the full resolution, no AC scan can be dropped, or a
+/// component whose AC scans stay shares a quantisation table with one whose
+/// AC scans go (the caller then decodes with the usual 2× margin).
 pub fn progressive_dc_only(data: &[u8]) -> Option<Vec<u8>> {
     let segs = jpeg_segments(data)?;
     // SOF2: Nf components of (id, Hi<<4|Vi, Tq).
@@ -260,29 +280,38 @@ pub fn progressive_dc_only(data: &[u8]) -> Option<Vec<u8>> {
     }
     let nf = usize::from(*data.get(sof + 9)?);
     let comps = data.get(sof + 10..sof + 10 + 3 * nf)?;
-    let max_h = comps.chunks(3).map(|c| c[1] >> 4).max()?;
-    let max_v = comps.chunks(3).map(|c| c[1] & 0x0f).max()?;
-    let is_full = |c: &[u8]| c[1] >> 4 == max_h && c[1] & 0x0f == max_v;
+    let factors = |c: &[u8]| {
+        (
+            usize::from(c[1] >> 4).max(1),
+            usize::from(c[1] & 0x0f).max(1),
+        )
+    };
+    let max_h = comps.chunks(3).map(|c| factors(c).0).max()?;
+    let max_v = comps.chunks(3).map(|c| factors(c).1).max()?;
     // The first component (luma, or grey) must be full resolution: one
     // sampled below the maximum gets a 1×1 IDCT at 1/8 and is then
     // upsampled, i.e. decoded at 1/16 or less (sampling 2x1,1x2,1x1). Such
     // files decode with the usual 2× margin instead.
-    if !is_full(comps.get(..3)?) {
+    if factors(comps.get(..3)?) != (max_h, max_v) {
         return None;
     }
-    let full_ids: Vec<u8> = comps
+    let dc_read = |c: &[u8]| {
+        let (h, v) = factors(c);
+        idct_size(1, h, v, max_h, max_v) == 1
+    };
+    let drop_ids: Vec<u8> = comps
         .chunks(3)
-        .filter(|c| is_full(c))
+        .filter(|c| dc_read(c))
         .map(|c| c[0])
         .collect();
-    let full_tq: Vec<u8> = comps
+    let drop_tq: Vec<u8> = comps
         .chunks(3)
-        .filter(|c| is_full(c))
+        .filter(|c| dc_read(c))
         .map(|c| c[2])
         .collect();
     if comps
         .chunks(3)
-        .any(|c| !is_full(c) && full_tq.contains(&c[2]))
+        .any(|c| !dc_read(c) && drop_tq.contains(&c[2]))
     {
         return None;
     }
@@ -297,7 +326,7 @@ pub fn progressive_dc_only(data: &[u8]) -> Option<Vec<u8>> {
                 // SOS: Ns, Ns × (Cs, Td/Ta), Ss, ... AC scans have one component.
                 let ns = usize::from(*seg.get(4)?);
                 let ss = *seg.get(5 + 2 * ns)?;
-                if ss > 0 && ns == 1 && full_ids.contains(seg.get(5)?) {
+                if ss > 0 && ns == 1 && drop_ids.contains(seg.get(5)?) {
                     dropped += 1;
                     continue;
                 }
@@ -314,7 +343,7 @@ pub fn progressive_dc_only(data: &[u8]) -> Option<Vec<u8>> {
                     if k + 1 + 64 * size > seg.len() {
                         return None;
                     }
-                    if full_tq.contains(&tq) {
+                    if drop_tq.contains(&tq) {
                         // entry 1 in zigzag order is Q01
                         for b in &mut out[at + k + 1 + size..at + k + 1 + 2 * size] {
                             *b = 0;
@@ -487,36 +516,143 @@ mod tests {
     }
 
     /// (decoded width, height, mean abs diff, max abs diff) of shrink-on-load
-    /// + Lanczos against full decode + Lanczos.
-    fn compare(jpeg: &[u8]) -> (u32, u32, f64, u8) {
+    /// + Lanczos against full decode + Lanczos. With `half_chroma` (a lossy
+    /// output) both sides are compared as the encoder sees them: Y′ and
+    /// 4:2:0 Cb/Cr planes; without it (PNG), as RGB.
+    fn compare(jpeg: &[u8], half_chroma: bool) -> (u32, u32, f64, u8) {
         let max = u64::MAX;
-        let small = decode(ImageType::Jpeg, jpeg, max, &|_, _| Ok((TW, TH))).unwrap();
-        let full = decode(ImageType::Jpeg, jpeg, max, &|w, h| Ok((w, h))).unwrap();
+        let small = decode(
+            ImageType::Jpeg,
+            jpeg,
+            max,
+            &|_, _| Ok((TW, TH)),
+            half_chroma,
+        )
+        .unwrap();
+        let full = decode(ImageType::Jpeg, jpeg, max, &|w, h| Ok((w, h)), half_chroma).unwrap();
         assert_eq!(
             (full.bitmap.width, full.bitmap.height),
             (W as u32, H as u32)
         );
         let (dw, dh) = (small.bitmap.width, small.bitmap.height);
-        let a = rgb_of(&resample(small.bitmap, TW, TH).unwrap());
-        let b = rgb_of(&resample(full.bitmap, TW, TH).unwrap());
+        let planes = |b: &Bitmap| {
+            let rgb = rgb_of(b);
+            if !half_chroma {
+                return rgb;
+            }
+            let (y, cb, cr) =
+                crate::pipeline::codec::avif::ycbcr420(&rgb, 3, TW as usize, TH as usize);
+            [y, cb, cr].concat()
+        };
+        let a = planes(&resample(small.bitmap, TW, TH).unwrap());
+        let b = planes(&resample(full.bitmap, TW, TH).unwrap());
         let (max, mean) = crate::pipeline::tests::diff(&a, &b);
         (dw, dh, mean, max)
     }
 
     fn check(name: &str, jpeg: &[u8], progressive: bool) {
-        let (dw, dh, mean, max) = compare(jpeg);
-        eprintln!("{name:28} decoded {dw}x{dh}: mean {mean:.2}, max {max}");
-        // DC-only 1/8 decodes (128×96) are allowed only where luma is full
-        // resolution; everything else keeps the 2× margin (256×192).
-        let dc_only = progressive && progressive_dc_only(jpeg).is_some();
-        if !dc_only {
-            assert!(dw >= 2 * TW && dh >= 2 * TH, "{name}: margin lost");
+        for half_chroma in [false, true] {
+            let (dw, dh, mean, max) = compare(jpeg, half_chroma);
+            eprintln!(
+                "{name:28} half {half_chroma:5} decoded {dw}x{dh}: mean {mean:.2}, max {max}"
+            );
+            // DC-only 1/8 decodes (128×96) are allowed only where luma is
+            // full resolution; everything else keeps the 2× margin (256×192).
+            let dc_only = progressive && progressive_dc_only(jpeg).is_some();
+            if !dc_only {
+                assert!(dw >= 2 * TW && dh >= 2 * TH, "{name}: margin lost");
+            }
+            // Measured: mean <= 1.22, max <= 7 over every layout. Before
+            // the per-component scale, 4:2:2/4:4:0 progressive gave mean ~5,
+            // max ~27, and 4:1:1 progressive mean 11.8, max 60 (a component
+            // decoded at 1/16 or 1/32 and upsampled).
+            assert!(mean < 1.5 && max <= 10, "{name}: mean {mean:.2}, max {max}");
         }
-        // Measured: mean <= 1.22, max <= 7 over every layout. Before the
-        // per-component scale, 4:2:2/4:4:0 progressive gave mean ~5, max
-        // ~27, and 4:1:1 progressive mean 11.8, max 60 (a component decoded
-        // at 1/16 or 1/32 and upsampled).
-        assert!(mean < 1.5 && max <= 10, "{name}: mean {mean:.2}, max {max}");
+    }
+
+    /// libjpeg-turbo's own 1/8 decode, as RGB.
+    fn turbo_eighth(data: &[u8]) -> Vec<u8> {
+        use turbojpeg::{Decompressor, ScalingFactor};
+        let f = ScalingFactor::new(1, 8);
+        let mut d = Decompressor::new().unwrap();
+        d.set_scaling_factor(f).unwrap();
+        let h = d.read_header(data).unwrap().scaled(f);
+        let mut img = Image {
+            pixels: vec![0u8; h.width * h.height * 3],
+            width: h.width,
+            pitch: h.width * 3,
+            height: h.height,
+            format: PixelFormat::RGB,
+        };
+        d.decompress(data, img.as_deref_mut()).unwrap();
+        img.pixels
+    }
+
+    /// Number of SOS segments whose spectral selection starts above DC.
+    fn ac_scans(data: &[u8]) -> usize {
+        let segs = jpeg_segments(data).unwrap();
+        segs.iter()
+            .filter(|&&(m, start, _)| {
+                m == 0xda && {
+                    let ns = usize::from(data[start + 4]);
+                    data[start + 5 + 2 * ns] > 0
+                }
+            })
+            .count()
+    }
+
+    #[test]
+    fn dc_only_rewrite_decodes_like_libjpeg_at_one_eighth() {
+        let rgb = pattern();
+        // (name, file, AC scans left in the rewrite)
+        let mut cases: Vec<(String, Vec<u8>, Option<usize>)> = Vec::new();
+        for (name, s, left) in [
+            ("4:4:4", Subsamp::None, Some(0)),
+            ("4:2:2", Subsamp::Sub2x1, Some(0)),
+            // 4:2:0 chroma gets a 2×2 IDCT: its AC scans stay.
+            ("4:2:0", Subsamp::Sub2x2, None),
+            ("4:4:0", Subsamp::Sub1x2, Some(0)),
+            ("4:1:1", Subsamp::Sub4x1, Some(0)),
+            ("grey", Subsamp::Gray, Some(0)),
+        ] {
+            cases.push((format!("turbo {name}"), turbo(&rgb, s, true), left));
+        }
+        for (name, samp, left) in [
+            // Separate spectral-selection scans per component, as mozjpeg
+            // writes them.
+            ("1x1,1x1,1x1", &[(1u8, 1u8), (1, 1), (1, 1)][..], Some(0)),
+            ("2x1,1x1,1x1", &[(2, 1), (1, 1), (1, 1)], Some(0)),
+            ("2x2,1x1,1x1", &[(2, 2), (1, 1), (1, 1)], None),
+            // Chroma below luma in one direction only: 1×1 at 1/8, upsampled.
+            ("2x2,2x1,1x2", &[(2, 2), (2, 1), (1, 2)], Some(0)),
+            ("4x1,2x1,1x1", &[(4, 1), (2, 1), (1, 1)], Some(0)),
+            ("2x2 grey", &[(2, 2)], Some(0)),
+        ] {
+            cases.push((
+                format!("{name} spectral"),
+                test_jpeg::encode(&rgb, W, H, samp, true),
+                left,
+            ));
+        }
+        for (name, jpeg, left) in cases {
+            let dc = progressive_dc_only(&jpeg).unwrap_or_else(|| panic!("{name}: refused"));
+            let acs = ac_scans(&dc);
+            assert!(acs < ac_scans(&jpeg), "{name}: nothing dropped");
+            if let Some(left) = left {
+                assert_eq!(acs, left, "{name}: AC scans left");
+            } else {
+                assert!(acs > 0, "{name}: a 2×2-IDCT component lost its AC scans");
+            }
+            let (a, b) = (turbo_eighth(&jpeg), turbo_eighth(&dc));
+            assert_eq!(a.len(), b.len(), "{name}");
+            let (max, mean) = crate::pipeline::tests::diff(&a, &b);
+            eprintln!(
+                "{name:24} {} -> {} bytes: max {max}, mean {mean:.3}",
+                jpeg.len(),
+                dc.len()
+            );
+            assert!(max <= 1, "{name}: max {max}, mean {mean}");
+        }
     }
 
     #[test]
@@ -572,19 +708,40 @@ mod tests {
     fn scale_counts_every_component() {
         // 4:2:0: chroma gets a 2×2 IDCT at 1/8, nothing upsampled.
         let s420 = [(2, 2), (1, 1), (1, 1)];
-        assert_eq!(pick_scale_sampled(&s420, 1024, 768, 120, 90, 1), 8);
-        assert_eq!(pick_scale_sampled(&s420, 1024, 768, 120, 90, 2), 4);
-        // 4:2:2: chroma 1×1 at 1/8 then upsampled: 1/16 horizontally.
+        assert_eq!(pick_scale_sampled(&s420, 1024, 768, 120, 90, 1, false), 8);
+        assert_eq!(pick_scale_sampled(&s420, 1024, 768, 120, 90, 2, false), 4);
+        // 4:2:2: chroma 1×1 at 1/8 then upsampled: 1/16 horizontally. Too
+        // little for a full-chroma output (PNG), but a 4:2:0 output keeps
+        // only half the target's chroma columns: 1/8 has them.
         let s422 = [(2, 1), (1, 1), (1, 1)];
-        assert_eq!(pick_scale_sampled(&s422, 1024, 768, 120, 90, 1), 4);
+        assert_eq!(pick_scale_sampled(&s422, 1024, 768, 120, 90, 1, false), 4);
+        assert_eq!(pick_scale_sampled(&s422, 1024, 768, 120, 90, 1, true), 8);
+        // The same for 4:4:0, by rows.
+        let s440 = [(1, 2), (1, 1), (1, 1)];
+        assert_eq!(pick_scale_sampled(&s440, 1024, 768, 120, 90, 1, false), 4);
+        assert_eq!(pick_scale_sampled(&s440, 1024, 768, 120, 90, 1, true), 8);
+        // 4:1:1 chroma at 1/8 is 1/32 wide: 32 columns, 60 needed. At 1/4,
+        // 64 columns.
+        let s411 = [(4, 1), (1, 1), (1, 1)];
+        assert_eq!(pick_scale_sampled(&s411, 1024, 768, 120, 90, 1, true), 4);
+        assert_eq!(pick_scale_sampled(&s411, 2048, 768, 120, 90, 1, true), 8);
+        // With the 2× margin, half chroma changes nothing.
+        for samp in [&s420, &s422, &s440, &s411] {
+            for (tw, th) in [(120, 90), (300, 225), (64, 64)] {
+                assert_eq!(
+                    pick_scale_sampled(samp, 1024, 768, tw, th, 2, true),
+                    pick_scale_sampled(samp, 1024, 768, tw, th, 2, false),
+                );
+            }
+        }
         // 2x1,1x2,1x1: luma holds half the rows; 1/2 keeps 2× of the target.
         let odd = [(2, 1), (1, 2), (1, 1)];
-        assert_eq!(pick_scale_sampled(&odd, 1024, 768, 120, 90, 2), 2);
+        assert_eq!(pick_scale_sampled(&odd, 1024, 768, 120, 90, 2, true), 2);
         // Grey and 4:4:4 are the plain luma rule.
         for samp in [&[(1u8, 1u8)][..], &[(1, 1), (1, 1), (1, 1)]] {
             for (tw, th) in [(120, 90), (300, 225), (799, 599), (801, 600)] {
                 assert_eq!(
-                    pick_scale_sampled(samp, 1600, 1200, tw, th, 1),
+                    pick_scale_sampled(samp, 1600, 1200, tw, th, 1, true),
                     pick_scale(1600, 1200, tw, th)
                 );
             }
