@@ -180,8 +180,8 @@ fn rotation(angle: u32) -> u32 {
 
 /// The transform step for a body already sniffed as `ty`: image_filter's
 /// process/resize plus the output format, EXIF auto-orientation and ICC →
-/// sRGB ([`OutputSettings`]). `lossless` overrides the output type
-/// (PNG for the fidelity benchmarks).
+/// sRGB ([`OutputSettings`]). `lossless` overrides the output type (PNG
+/// for the fidelity benchmarks); decoding still plans for the nominal one.
 ///
 /// Order: limits (on the displayed size) → decode (shrink-on-load target in
 /// stored orientation) → resample → orient → rotate → crop → ICC → sRGB →
@@ -207,8 +207,8 @@ fn transform_image(
     if let Some(h) = hdr {
         stages.source = orientation.displayed(h.width, h.height);
     }
-    let out_ty = lossless
-        .unwrap_or_else(|| output_type(out.token, ty, out.negotiated, meta::is_animated(ty, data)));
+    let nominal_ty = output_type(out.token, ty, out.negotiated, meta::is_animated(ty, data));
+    let out_ty = lossless.unwrap_or(nominal_ty);
     // Sent as is only when image_filter would and nothing else must change.
     let keep = |w: u32, h: u32| {
         let (w, h) = orientation.displayed(w, h);
@@ -246,8 +246,13 @@ fn transform_image(
         Ok(stored_target(w, h))
     };
     let clock = Instant::now();
-    // JPEG, WebP (VP8) and AVIF are all written with 4:2:0 chroma here.
-    let half_chroma = matches!(out_ty, ImageType::Jpeg | ImageType::Webp | ImageType::Avif);
+    // JPEG, WebP (VP8) and AVIF are all written with 4:2:0 chroma here. The
+    // nominal type decides, so that `lossless` shows the pixels the lossy
+    // output would have been made of.
+    let half_chroma = matches!(
+        nominal_ty,
+        ImageType::Jpeg | ImageType::Webp | ImageType::Avif
+    );
     let decoded = decode::decode(ty, data, plan.max_pixels, &target, half_chroma);
     stages.decode_us = clock.elapsed().as_micros() as u64;
     let dec = match decoded {
