@@ -49,6 +49,7 @@ fid = {}                         # (corpus, name) -> SSIM of rs pixels, lossless
 thr = {}                         # (engine, corpus) -> dict
 vipsrss = defaultdict(list)      # corpus -> [(name, dict)]
 decodes = []                     # (corpus, name, sampling, ms): progressive JPEGs
+accept = {}                      # who (curl|chrome) -> rps, bytes per reply
 progrss = None                   # (idle kB, peak kB, files): fresh worker, progressive 5K
 with open(os.path.join(state, "results.tsv")) as f:
     for line in f:
@@ -82,6 +83,10 @@ with open(os.path.join(state, "results.tsv")) as f:
             vipsrss[p[1]].append((p[2], kv(p[3])))
         elif kind == "decode":
             decodes.append((p[1], p[2], p[3], float(p[4])))
+        elif kind == "accept":
+            d = kv(" ".join(p[3:]))
+            accept[p[1]] = {"rps": d["rps"], "bytes": d["bytes"] / max(d["requests"], 1),
+                            "errors": int(d["errors"] + d["non2xx"])}
         elif kind == "progrss":
             progrss = (int(p[2]), int(p[3]), p[4])
 
@@ -288,6 +293,14 @@ if progrss:
     target("fresh worker resizing the progressive 5120x2880 files peaks at ≤ 48 MiB "
            "(half of 96 MB)", f"{progrss[1] / 1024:.1f} MiB (idle {progrss[0] / 1024:.1f})",
            progrss[1] / 1024 <= 48)
+if "curl" in accept and "chrome" in accept:
+    a, j = accept["chrome"], accept["curl"]
+    r, b = ratio(a["rps"], j["rps"]), a["bytes"] / j["bytes"]
+    target("end to end, AVIF thumbnails (Chrome's Accept) at ≥ 0.5x the req/s of JPEG ones "
+           "(curl's), bytes no higher than today's 0.69x",
+           f"{r:.2f}x the req/s ({a['rps']:.1f} vs {j['rps']:.1f}), {b:.2f}x the bytes "
+           f"({a['bytes']:.0f} vs {j['bytes']:.0f} per reply, headers included)",
+           r >= 0.5 and b <= 0.69)
 w("")
 w("Decode times: the `irs-decode` entry of `Server-Timing` (`image_resize_rs_server_timing on`), "
   "median of 7 requests per file, one worker, `image_resize_rs_thread_pool off`, after the "

@@ -9,6 +9,10 @@ use super::Error;
 pub enum Kind {
     Jpeg,
     JpegProgressive,
+    /// Progressive with full-resolution or 4:2:2 chroma: what the DC-scan
+    /// decoder takes at 1/8 (`JpegProgressive` is 4:2:0).
+    JpegProgressive444,
+    JpegProgressive422,
     JpegExif,
     Png,
     PngIndexedTrns,
@@ -29,6 +33,8 @@ impl Kind {
         Some(match s {
             "jpeg" => Kind::Jpeg,
             "jpeg-progressive" => Kind::JpegProgressive,
+            "jpeg-progressive-444" => Kind::JpegProgressive444,
+            "jpeg-progressive-422" => Kind::JpegProgressive422,
             "jpeg-exif" => Kind::JpegExif,
             "png" => Kind::Png,
             "png-indexed-trns" => Kind::PngIndexedTrns,
@@ -75,6 +81,8 @@ pub fn generate(kind: Kind, w: u32, h: u32) -> Result<Vec<u8>, Error> {
     match kind {
         Kind::Jpeg => encode::encode_jpeg(&b, 90, false),
         Kind::JpegProgressive => encode::encode_jpeg(&b, 90, true),
+        Kind::JpegProgressive444 => encode::encode_jpeg_sampled(&b, 90, true, turbojpeg::Subsamp::None),
+        Kind::JpegProgressive422 => encode::encode_jpeg_sampled(&b, 90, true, turbojpeg::Subsamp::Sub2x1),
         Kind::JpegExif => Ok(add_app1(&encode::encode_jpeg(&b, 90, false)?)),
         Kind::Png => encode::encode_png(&b),
         Kind::Gif => encode::encode_gif(&b),

@@ -6,6 +6,7 @@ use std::io::Cursor;
 use image::codecs::{gif::GifDecoder, jpeg::JpegDecoder, png::PngDecoder, webp::WebPDecoder};
 use image::{DynamicImage, ImageDecoder, Limits};
 
+use super::dc_scan::{self, idct_size};
 use crate::pipeline::container::jpeg::{jpeg_sampling, jpeg_segments};
 use crate::pipeline::ops::Bitmap;
 use crate::pipeline::{Error, ImageType};
@@ -70,18 +71,6 @@ pub fn pick_scale(sx: u32, sy: u32, tw: u32, th: u32) -> usize {
         }
     }
     1
-}
-
-/// libjpeg-turbo's IDCT output size for one component at `m`/8 scale
-/// (`jpeg_core_output_dimensions` in jdmaster.c): a subsampled component is
-/// scaled up by a larger IDCT instead of upsampled, as far as the sampling
-/// ratios allow.
-fn idct_size(m: usize, h: usize, v: usize, max_h: usize, max_v: usize) -> usize {
-    let mut s = m;
-    while s < 8 && (max_h * m) % (h * s * 2) == 0 && (max_v * m) % (v * s * 2) == 0 {
-        s *= 2;
-    }
-    s
 }
 
 /// [`pick_scale`] for every component of a JPEG with sampling factors
@@ -169,9 +158,10 @@ fn decode_turbo(
     if sx == 0 || sy == 0 {
         return Ok(None);
     }
-    let format = match hdr.colorspace {
-        Colorspace::Gray => PixelFormat::GRAY,
-        Colorspace::RGB | Colorspace::YCbCr => PixelFormat::RGB,
+    let (format, color) = match hdr.colorspace {
+        Colorspace::Gray => (PixelFormat::GRAY, dc_scan::Color::Gray),
+        Colorspace::RGB => (PixelFormat::RGB, dc_scan::Color::Rgb),
+        Colorspace::YCbCr => (PixelFormat::RGB, dc_scan::Color::YCbCr),
         _ => return Ok(None), // CMYK / YCCK: the image crate converts those
     };
     // Pixel limit (and target) from the decoder's own view of the size.
@@ -183,12 +173,26 @@ fn decode_turbo(
     // Each component counts: in 4:2:2, 4:1:1 or 2x1,1x2,1x1 some component
     // is decoded below the nominal scale (see pick_scale_sampled).
     let samp = jpeg_sampling(data).unwrap_or_else(|| vec![(1, 1)]);
-    let dc_only =
-        if !hdr.is_lossless && pick_scale_sampled(&samp, sx, sy, tw, th, 1, half_chroma) == 8 {
-            progressive_dc_only(data)
-        } else {
-            None
-        };
+    let eighth = !hdr.is_lossless && pick_scale_sampled(&samp, sx, sy, tw, th, 1, half_chroma) == 8;
+    // A progressive file whose every component has a 1x1 IDCT at 1/8 is
+    // decoded from its DC scans by our own decoder, with no coefficient
+    // buffer for the whole image; the others (4:2:0 chroma needs AC) go
+    // through libjpeg with their AC scans dropped where that is exact.
+    if eighth {
+        if let Some(bitmap) = dc_scan::decode(data, color) {
+            return Ok(Some(Decoded {
+                bitmap,
+                orig_width: sx,
+                orig_height: sy,
+                palette: false,
+            }));
+        }
+    }
+    let dc_only = if eighth {
+        progressive_dc_only(data)
+    } else {
+        None
+    };
     let den = if hdr.is_lossless {
         1
     } else if dc_only.is_some() {
@@ -516,7 +520,7 @@ mod tests {
     }
 
     /// (decoded width, height, mean abs diff, max abs diff) of shrink-on-load
-    /// + Lanczos against full decode + Lanczos. With `half_chroma` (a lossy
+    /// and Lanczos against full decode and Lanczos. With `half_chroma` (a lossy
     /// output) both sides are compared as the encoder sees them: Y′ and
     /// 4:2:0 Cb/Cr planes; without it (PNG), as RGB.
     fn compare(jpeg: &[u8], half_chroma: bool) -> (u32, u32, f64, u8) {
@@ -763,5 +767,224 @@ mod tests {
         // Nothing to drop (baseline) or nothing dropped: None.
         let base = test_jpeg::encode(&rgb, W, H, &[(2, 2), (1, 1), (1, 1)], false);
         assert!(progressive_dc_only(&base).is_none());
+    }
+
+    /// The DC-scan decoder's image, as RGB like `turbo_eighth`.
+    fn dc_scan_rgb(jpeg: &[u8], color: dc_scan::Color) -> Option<Vec<u8>> {
+        let b = dc_scan::decode(jpeg, color)?;
+        Some(if b.ch == 1 {
+            b.data.iter().flat_map(|&g| [g, g, g]).collect()
+        } else {
+            b.data
+        })
+    }
+
+    fn opts(restart: usize, separate_dc: bool) -> test_jpeg::Options {
+        test_jpeg::Options {
+            progressive: true,
+            restart,
+            separate_dc,
+        }
+    }
+
+    #[test]
+    fn dc_scan_decodes_like_libjpeg_at_one_eighth() {
+        use dc_scan::Color::{Gray, YCbCr};
+        let rgb = pattern();
+        let mut cases: Vec<(String, Vec<u8>, dc_scan::Color)> = Vec::new();
+        // libjpeg-turbo's progression: DC successive approximation (a first
+        // scan at Al=1, then a refinement scan), interleaved.
+        for (name, s, color) in [
+            ("4:4:4", Subsamp::None, YCbCr),
+            ("4:2:2", Subsamp::Sub2x1, YCbCr),
+            ("4:4:0", Subsamp::Sub1x2, YCbCr),
+            ("4:1:1", Subsamp::Sub4x1, YCbCr),
+            ("grey", Subsamp::Gray, Gray),
+        ] {
+            cases.push((format!("turbo {name}"), turbo(&rgb, s, true), color));
+        }
+        // One DC scan at Al=0, interleaved or one per component (as some
+        // encoders write them), with and without restart intervals, which
+        // do not fall on MCU-row boundaries here.
+        for (name, samp, color) in [
+            ("1x1,1x1,1x1", &[(1u8, 1u8), (1, 1), (1, 1)][..], YCbCr),
+            ("2x1,1x1,1x1", &[(2, 1), (1, 1), (1, 1)], YCbCr),
+            ("2x2,2x1,1x2", &[(2, 2), (2, 1), (1, 2)], YCbCr),
+            ("4x1,2x1,1x1", &[(4, 1), (2, 1), (1, 1)], YCbCr),
+            ("1x2,1x1,1x1", &[(1, 2), (1, 1), (1, 1)], YCbCr),
+            ("2x2 grey", &[(2, 2)], Gray),
+        ] {
+            for (restart, separate) in [(0, false), (0, true), (7, false), (5, true)] {
+                cases.push((
+                    format!("{name} rst {restart} separate {separate}"),
+                    test_jpeg::encode_with(&rgb, W, H, samp, opts(restart, separate)),
+                    color,
+                ));
+            }
+        }
+        for (name, jpeg, color) in cases {
+            let ours = dc_scan_rgb(&jpeg, color).unwrap_or_else(|| panic!("{name}: refused"));
+            let theirs = turbo_eighth(&jpeg);
+            assert_eq!(ours.len(), theirs.len(), "{name}: size");
+            let (max, mean) = crate::pipeline::tests::diff(&ours, &theirs);
+            eprintln!("{name:36} max {max}, mean {mean:.4}");
+            assert!(max <= 1, "{name}: max {max}, mean {mean}");
+        }
+    }
+
+    #[test]
+    fn dc_scan_decodes_odd_sizes_like_libjpeg() {
+        // Partial MCUs on both edges, and images under one MCU.
+        for (w, h) in [(1, 1), (7, 9), (17, 33), (333, 97)] {
+            let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 37 % 251) as u8).collect();
+            for samp in [&[(2u8, 1u8), (1, 1), (1, 1)][..], &[(1, 1), (1, 1), (1, 1)]] {
+                for (restart, separate) in [(0, false), (3, true)] {
+                    let jpeg = test_jpeg::encode_with(&rgb, w, h, samp, opts(restart, separate));
+                    let ours = dc_scan_rgb(&jpeg, dc_scan::Color::YCbCr).unwrap();
+                    let (max, _) = crate::pipeline::tests::diff(&ours, &turbo_eighth(&jpeg));
+                    assert!(max <= 1, "{w}x{h} {samp:?} rst {restart}: max {max}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dc_scan_refuses_what_needs_ac_or_is_not_progressive() {
+        use dc_scan::Color::YCbCr;
+        let rgb = pattern();
+        // 4:2:0 chroma has a 2×2 IDCT at 1/8: it needs AC.
+        assert!(dc_scan::decode(&turbo(&rgb, Subsamp::Sub2x2, true), YCbCr).is_none());
+        let usual = test_jpeg::encode(&rgb, W, H, &[(2, 2), (1, 1), (1, 1)], true);
+        assert!(dc_scan::decode(&usual, YCbCr).is_none());
+        // Subsampled luma.
+        let odd = test_jpeg::encode(&rgb, W, H, &[(1, 1), (2, 1), (1, 1)], true);
+        assert!(dc_scan::decode(&odd, YCbCr).is_none());
+        // Baseline.
+        assert!(dc_scan::decode(&turbo(&rgb, Subsamp::None, false), YCbCr).is_none());
+        // The colour space must match the component count.
+        let p = turbo(&rgb, Subsamp::None, true);
+        assert!(dc_scan::decode(&p, dc_scan::Color::Gray).is_none());
+        assert!(dc_scan::decode(&p, YCbCr).is_some());
+    }
+
+    /// The offset of the first DC scan's entropy-coded data.
+    fn first_dc_entropy(jpeg: &[u8]) -> (usize, usize) {
+        let &(_, start, end) = jpeg_segments(jpeg)
+            .unwrap()
+            .iter()
+            .find(|s| s.0 == 0xda)
+            .unwrap();
+        let ns = usize::from(jpeg[start + 4]);
+        (start + 2 + 6 + 2 * ns, end)
+    }
+
+    #[test]
+    fn dc_scan_refuses_damaged_streams() {
+        use dc_scan::Color::YCbCr;
+        let rgb = pattern();
+        let samp = &[(2u8, 1u8), (1, 1), (1, 1)][..];
+        let good = test_jpeg::encode_with(&rgb, W, H, samp, opts(4, false));
+        assert!(dc_scan::decode(&good, YCbCr).is_some());
+        let (start, end) = first_dc_entropy(&good);
+
+        // Truncated: anywhere, with or without the EOI put back.
+        for cut in [
+            start - 3,
+            start + 10,
+            (start + end) / 2,
+            end,
+            good.len() - 1,
+        ] {
+            let mut t = good[..cut].to_vec();
+            assert!(dc_scan::decode(&t, YCbCr).is_none(), "cut at {cut}");
+            t.extend_from_slice(&[0xff, 0xd9]);
+            if cut < end {
+                assert!(dc_scan::decode(&t, YCbCr).is_none(), "cut at {cut} + EOI");
+            }
+        }
+        // test_jpeg's DC codes are 4 bits for sizes 0..=11: 1110 is none.
+        let mut bad = good.clone();
+        bad[start] = 0xee;
+        assert!(dc_scan::decode(&bad, YCbCr).is_none(), "bad Huffman code");
+        // A restart marker out of sequence (RST0 where RST1 belongs)...
+        let rst: Vec<usize> = (start..end - 1)
+            .filter(|&i| good[i] == 0xff && (0xd0..=0xd7).contains(&good[i + 1]))
+            .collect();
+        assert!(rst.len() > 2);
+        let mut bad = good.clone();
+        bad[rst[1] + 1] = 0xd0;
+        assert!(dc_scan::decode(&bad, YCbCr).is_none(), "RST out of order");
+        // ... or missing: the interval's bits run into the next one.
+        let mut bad = good.clone();
+        bad.drain(rst[1]..rst[1] + 2);
+        assert!(dc_scan::decode(&bad, YCbCr).is_none(), "RST missing");
+        // A DRI that does not match the markers.
+        let dri = good
+            .windows(4)
+            .position(|w| w == [0xff, 0xdd, 0, 4])
+            .unwrap();
+        let mut bad = good.clone();
+        bad[dri + 5] = 9;
+        assert!(dc_scan::decode(&bad, YCbCr).is_none(), "DRI mismatch");
+        // A component id in a scan that the frame does not have.
+        let sos = good.windows(2).position(|w| w == [0xff, 0xda]).unwrap();
+        let mut bad = good.clone();
+        bad[sos + 5] = 9;
+        assert!(dc_scan::decode(&bad, YCbCr).is_none(), "unknown component");
+        // No DC scan at all for a component: libjpeg's business.
+        let sep = test_jpeg::encode_with(&rgb, W, H, samp, opts(0, true));
+        let segs = jpeg_segments(&sep).unwrap();
+        let &(_, s2, e2) = segs.iter().filter(|s| s.0 == 0xda).nth(1).unwrap();
+        let mut bad = sep.clone();
+        bad.drain(s2..e2);
+        assert!(dc_scan::decode(&bad, YCbCr).is_none(), "no DC scan for Cb");
+    }
+
+    #[test]
+    fn progressive_thumbnails_decode_from_dc_scans() {
+        // Through `decode`, a 4:2:2 progressive file at 1/8 with a 4:2:0
+        // output gives the DC-scan decoder's image.
+        let jpeg = turbo(&pattern(), Subsamp::Sub2x1, true);
+        let fit = &|_, _| Ok((TW, TH));
+        let d = decode(ImageType::Jpeg, &jpeg, u64::MAX, fit, true).unwrap();
+        let ours = dc_scan::decode(&jpeg, dc_scan::Color::YCbCr).unwrap();
+        assert_eq!((d.bitmap.width, d.bitmap.height), (ours.width, ours.height));
+        assert_eq!(d.bitmap.data, ours.data);
+        assert_eq!((d.orig_width, d.orig_height), (W as u32, H as u32));
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    /// `IRS_DECODE_FILE=photo.jpg cargo test --no-default-features --lib
+    /// decode_time -- --ignored --nocapture`: median decode of a file into
+    /// 300×200 (4:2:0 output), 15 runs.
+    #[test]
+    #[ignore]
+    fn decode_time() {
+        let Ok(path) = std::env::var("IRS_DECODE_FILE") else {
+            return;
+        };
+        let data = std::fs::read(&path).unwrap();
+        let mut t: Vec<f64> = (0..15)
+            .map(|_| {
+                let c = std::time::Instant::now();
+                let d = super::decode(
+                    crate::pipeline::ImageType::Jpeg,
+                    &data,
+                    u64::MAX,
+                    &|w, h| {
+                        let s = (300.0 / w as f64).min(200.0 / h as f64);
+                        Ok(((w as f64 * s).round() as u32, (h as f64 * s).round() as u32))
+                    },
+                    true,
+                )
+                .unwrap();
+                std::hint::black_box(d.bitmap.width);
+                c.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        t.sort_by(f64::total_cmp);
+        eprintln!("{path}: median {:.2} ms, min {:.2} ms", t[7], t[0]);
     }
 }

@@ -77,6 +77,16 @@ pub fn encode(ty: ImageType, img: &Bitmap, opt: &EncodeOptions) -> Result<Vec<u8
 /// optimised Huffman tables; progressive when `interlace`
 /// (gdImageInterlace + gdImageJpeg).
 pub fn encode_jpeg(img: &Bitmap, quality: u32, progressive: bool) -> Result<Vec<u8>, Error> {
+    encode_jpeg_sampled(img, quality, progressive, turbojpeg::Subsamp::Sub2x2)
+}
+
+/// [`encode_jpeg`] with the chroma subsampling of a colour image given.
+pub fn encode_jpeg_sampled(
+    img: &Bitmap,
+    quality: u32,
+    progressive: bool,
+    chroma: turbojpeg::Subsamp,
+) -> Result<Vec<u8>, Error> {
     use turbojpeg::{Compressor, Image, PixelFormat, Subsamp};
     let ty = ImageType::Jpeg;
     dims_u16(ty, img)?;
@@ -92,8 +102,8 @@ pub fn encode_jpeg(img: &Bitmap, quality: u32, progressive: bool) -> Result<Vec<
     };
     let (format, subsamp) = match img.ch {
         1 => (PixelFormat::GRAY, Subsamp::Gray),
-        3 => (PixelFormat::RGB, Subsamp::Sub2x2),
-        _ => (PixelFormat::RGBA, Subsamp::Sub2x2), // opaque: alpha ignored
+        3 => (PixelFormat::RGB, chroma),
+        _ => (PixelFormat::RGBA, chroma), // opaque: alpha ignored
     };
     let e = |e: turbojpeg::Error| enc_err(ty, e);
     let mut c = Compressor::new().map_err(e)?;

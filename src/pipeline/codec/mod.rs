@@ -2,6 +2,7 @@
 //! PNG with palettes and Adam7, GIF, WebP, AVIF).
 
 pub mod avif;
+mod dc_scan;
 pub mod decode;
 pub mod encode;
 mod palette;

@@ -11,6 +11,31 @@
 /// Encodes packed RGB (`samp.len() == 3`) or the luma of it
 /// (`samp.len() == 1`) with the given (H, V) sampling factors.
 pub fn encode(rgb: &[u8], w: usize, h: usize, samp: &[(u8, u8)], progressive: bool) -> Vec<u8> {
+    encode_with(
+        rgb,
+        w,
+        h,
+        samp,
+        Options {
+            progressive,
+            ..Options::default()
+        },
+    )
+}
+
+/// How [`encode_with`] lays out the file.
+#[derive(Default, Clone, Copy)]
+pub struct Options {
+    pub progressive: bool,
+    /// A DRI segment and a restart marker every this many MCUs (0: none).
+    pub restart: usize,
+    /// Progressive: one DC scan per component (non-interleaved), as some
+    /// encoders write them, instead of one interleaved DC scan.
+    pub separate_dc: bool,
+}
+
+pub fn encode_with(rgb: &[u8], w: usize, h: usize, samp: &[(u8, u8)], o: Options) -> Vec<u8> {
+    let progressive = o.progressive;
     assert_eq!(rgb.len(), w * h * 3);
     assert!(samp.len() == 1 || samp.len() == 3);
     let hmax = samp.iter().map(|s| s.0).max().unwrap() as usize;
@@ -66,14 +91,28 @@ pub fn encode(rgb: &[u8], w: usize, h: usize, samp: &[(u8, u8)], progressive: bo
     dht.extend_from_slice(&ac);
     segment(&mut out, 0xc4, &dht);
 
+    if o.restart > 0 {
+        segment(&mut out, 0xdd, &(o.restart as u16).to_be_bytes());
+    }
     let all: Vec<usize> = (0..comps.len()).collect();
+    let geo = Geometry {
+        mcux,
+        mcuy,
+        restart: o.restart,
+    };
     if progressive {
-        scan(&mut out, &comps, &all, 0, 0, mcux, mcuy);
+        if o.separate_dc {
+            for c in 0..comps.len() {
+                scan(&mut out, &comps, &[c], 0, 0, geo);
+            }
+        } else {
+            scan(&mut out, &comps, &all, 0, 0, geo);
+        }
         for c in 0..comps.len() {
-            scan(&mut out, &comps, &[c], 1, 63, mcux, mcuy);
+            scan(&mut out, &comps, &[c], 1, 63, geo);
         }
     } else {
-        scan(&mut out, &comps, &all, 0, 63, mcux, mcuy);
+        scan(&mut out, &comps, &all, 0, 63, geo);
     }
     out.extend_from_slice(&[0xff, 0xd9]);
     out
@@ -220,10 +259,15 @@ impl Bits {
         }
     }
 
-    fn finish(mut self) -> Vec<u8> {
+    /// Pads the last byte with 1 bits.
+    fn flush(&mut self) {
         while self.n != 0 {
             self.put(1, 1);
         }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.flush();
         self.out
     }
 }
@@ -236,15 +280,19 @@ fn magnitude(v: i32) -> (u32, u32) {
 
 /// One scan over `ids` for coefficients `ss..=se` (0..=0 DC, 1..=63 AC,
 /// 0..=63 baseline).
-fn scan(
-    out: &mut Vec<u8>,
-    comps: &[Component],
-    ids: &[usize],
-    ss: u8,
-    se: u8,
+#[derive(Clone, Copy)]
+struct Geometry {
     mcux: usize,
     mcuy: usize,
-) {
+    restart: usize,
+}
+
+fn scan(out: &mut Vec<u8>, comps: &[Component], ids: &[usize], ss: u8, se: u8, g: Geometry) {
+    let Geometry {
+        mcux,
+        mcuy,
+        restart,
+    } = g;
     let mut sos = vec![ids.len() as u8];
     for &c in ids {
         sos.extend_from_slice(&[c as u8 + 1, 0x00]);
@@ -260,7 +308,18 @@ fn scan(
         n: 0,
     };
     let mut pred = vec![0i32; comps.len()];
-    let mut block = |bits: &mut Bits, c: usize, bx: usize, by: usize| {
+    let mut mcu = 0usize;
+    // Before each MCU: a restart marker after every `restart` of them.
+    let mut next_mcu = |bits: &mut Bits, pred: &mut Vec<i32>| {
+        if restart > 0 && mcu > 0 && mcu % restart == 0 {
+            bits.flush();
+            let k = (mcu / restart - 1) % 8;
+            bits.out.extend_from_slice(&[0xff, 0xd0 + k as u8]);
+            pred.iter_mut().for_each(|p| *p = 0);
+        }
+        mcu += 1;
+    };
+    let block = |bits: &mut Bits, pred: &mut Vec<i32>, c: usize, bx: usize, by: usize| {
         let coef = comps[c].block(bx, by);
         if ss == 0 {
             let diff = coef[0] - pred[c];
@@ -295,17 +354,19 @@ fn scan(
         let c = &comps[ids[0]];
         for by in 0..c.ch.div_ceil(8) {
             for bx in 0..c.cw.div_ceil(8) {
-                block(&mut bits, ids[0], bx, by);
+                next_mcu(&mut bits, &mut pred);
+                block(&mut bits, &mut pred, ids[0], bx, by);
             }
         }
     } else {
         for my in 0..mcuy {
             for mx in 0..mcux {
+                next_mcu(&mut bits, &mut pred);
                 for &c in ids {
                     let (hc, vc) = (comps[c].h, comps[c].v);
                     for v in 0..vc {
                         for h in 0..hc {
-                            block(&mut bits, c, mx * hc + h, my * vc + v);
+                            block(&mut bits, &mut pred, c, mx * hc + h, my * vc + v);
                         }
                     }
                 }

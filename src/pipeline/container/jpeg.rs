@@ -59,8 +59,9 @@ pub(crate) fn jpeg_segments(data: &[u8]) -> Option<Vec<(u8, usize, usize)>> {
             // Entropy data runs to the next marker that is neither a stuffed
             // 0xff00 nor a restart marker.
             loop {
-                let (a, b) = (*data.get(end)?, *data.get(end + 1)?);
-                if a == 0xff && b != 0x00 && !(0xd0..=0xd7).contains(&b) {
+                end += memchr::memchr(0xff, data.get(end..)?)?;
+                let b = *data.get(end + 1)?;
+                if b != 0x00 && !(0xd0..=0xd7).contains(&b) {
                     break;
                 }
                 end += 1;
