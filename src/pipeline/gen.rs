@@ -81,8 +81,12 @@ pub fn generate(kind: Kind, w: u32, h: u32) -> Result<Vec<u8>, Error> {
     match kind {
         Kind::Jpeg => encode::encode_jpeg(&b, 90, false),
         Kind::JpegProgressive => encode::encode_jpeg(&b, 90, true),
-        Kind::JpegProgressive444 => encode::encode_jpeg_sampled(&b, 90, true, turbojpeg::Subsamp::None),
-        Kind::JpegProgressive422 => encode::encode_jpeg_sampled(&b, 90, true, turbojpeg::Subsamp::Sub2x1),
+        Kind::JpegProgressive444 => {
+            encode::encode_jpeg_sampled(&b, 90, true, turbojpeg::Subsamp::None)
+        }
+        Kind::JpegProgressive422 => {
+            encode::encode_jpeg_sampled(&b, 90, true, turbojpeg::Subsamp::Sub2x1)
+        }
         Kind::JpegExif => Ok(add_app1(&encode::encode_jpeg(&b, 90, false)?)),
         Kind::Png => encode::encode_png(&b),
         Kind::Gif => encode::encode_gif(&b),

@@ -1,29 +1,34 @@
-//! A progressive JPEG at 1/8 scale from its DC scans alone.
+//! A progressive JPEG at 1/8 scale from its DC scans (and, for 4:2:0,
+//! its chroma AC scans) without libjpeg's whole-image coefficient buffer.
 //!
 //! At 1/8 libjpeg gives a component whose IDCT is 1×1 (luma, every
 //! full-resolution component, the chroma of 4:2:2, 4:4:0 and 4:1:1) one
 //! pixel per block, the block's DC coefficient, and upsamples by
-//! replication (`jinit_upsampler`: no fancy upsampling at a 1×1 IDCT). So
-//! when every component is decoded that way, the image is fully determined
-//! by the DC scans: this decoder Huffman-decodes those (first and
-//! refinement passes, interleaved or not, restart intervals included) and
-//! skips the AC scans' bytes without looking at them.
+//! replication (`jinit_upsampler`: no fancy upsampling at a 1×1 IDCT).
+//! Chroma subsampled both ways (4:2:0) gets a 2×2 IDCT (`jpeg_idct_2x2`),
+//! which reads AC coefficients too. So this decoder Huffman-decodes every
+//! DC scan (first and refinement passes, interleaved or not, restart
+//! intervals included), the AC scans of 2×2 components only (first and
+//! refinement, end-of-band runs), and skips the other AC scans' bytes
+//! without looking at them: luma's, most of a file.
 //!
-//! Memory is one `i16` per block and component plus the output: 1/32 of a
-//! full decode's pixels, where libjpeg would also allocate and zero a
-//! coefficient buffer for the whole image (64 coefficients per block).
+//! Memory is one `i16` per block of a 1×1 component and 64 per block of a
+//! 2×2 one, plus the output: for 4:4:4 1/32 of a full decode's pixels, for
+//! 4:2:0 about a third of libjpeg's coefficient buffer (which covers every
+//! component, 64 coefficients per block, allocated and zeroed).
 //!
-//! The arithmetic is libjpeg-turbo's: `jpeg_idct_1x1` (dequantise,
-//! descale by 3, its range-limit table), replication, and `ycc_rgb_convert`
-//! with its fixed-point tables. The unit tests compare every layout with
-//! libjpeg-turbo's own 1/8 decode of the same file.
+//! The arithmetic is libjpeg-turbo's: `jpeg_idct_1x1` and `jpeg_idct_2x2`
+//! (dequantise, its fixed-point constants, its range-limit table),
+//! replication, and `ycc_rgb_convert` with its fixed-point tables. The unit
+//! tests compare every layout with libjpeg-turbo's own 1/8 decode of the
+//! same file.
 //!
-//! `None` for anything outside that case (a component needing AC, 4:2:0
-//! chroma, arithmetic coding, 12-bit, odd sampling ratios), and for any
-//! anomaly in the stream: a missing restart marker, a bad Huffman code, a
-//! marker where entropy data should be, truncation. The caller then decodes
-//! with libjpeg-turbo, whose lenient recovery and error reports stay the
-//! only ones.
+//! `None` for anything outside that case (a component needing a larger
+//! IDCT, subsampled luma, arithmetic coding, 12-bit, odd sampling ratios),
+//! and for any anomaly in the stream: a missing restart marker, a bad
+//! Huffman code, a run past the band, a marker where entropy data should
+//! be, truncation. The caller then decodes with libjpeg-turbo, whose
+//! lenient recovery and error reports stay the only ones.
 
 use crate::pipeline::container::jpeg::jpeg_segments;
 use crate::pipeline::ops::Bitmap;
@@ -45,15 +50,31 @@ struct Component {
     h: usize,
     v: usize,
     tq: usize,
-    /// The quantisation table's DC entry, latched at the component's first
-    /// scan (libjpeg's `latch_quant_tables`).
-    q0: Option<i32>,
+    /// Its quantisation table in natural order, latched at the component's
+    /// first scan (libjpeg's `latch_quant_tables`).
+    q: Option<[i32; 64]>,
+    /// The IDCT's size at 1/8: 1 (DC only) or 2 (4:2:0 chroma: AC too).
+    idct: usize,
+    /// libjpeg's `coef_bits`: the point transform each coefficient was last
+    /// coded at, -1 before its first scan.
+    coef_bits: [i8; 64],
     /// Blocks per row, MCU-padded.
     bw: usize,
     /// Blocks of the component proper (a non-interleaved scan's grid).
     cw: usize,
     ch: usize,
-    dc: Vec<i16>,
+    /// Per block, the DC coefficient (`idct` 1) or all 64 in natural order.
+    coef: Vec<i16>,
+}
+
+impl Component {
+    fn stride(&self) -> usize {
+        if self.idct == 1 {
+            1
+        } else {
+            64
+        }
+    }
 }
 
 /// A Huffman table as libjpeg decodes it: a 9-bit lookahead for short
@@ -237,6 +258,58 @@ fn idct_1x1(coef: i16, q0: i32) -> u8 {
     range_limit((v + 4) >> 3)
 }
 
+/// `DESCALE`: a rounded arithmetic right shift.
+#[inline]
+fn descale(x: i64, n: u32) -> i64 {
+    (x + (1 << (n - 1))) >> n
+}
+
+/// `jpeg_idct_2x2` (jidctred.c, 8-bit: `CONST_BITS` 13, `PASS1_BITS` 2):
+/// rows then columns 0, 1, 3, 5 and 7 of a block in natural order give its
+/// 2×2 pixels, row by row.
+fn idct_2x2(c: &[i16], q: &[i32; 64]) -> [u8; 4] {
+    const CONST_BITS: u32 = 13;
+    const PASS1_BITS: u32 = 2;
+    let odd = |x: [i64; 4]| x[3] * -5906 + x[2] * 6967 + x[1] * -10426 + x[0] * 29692;
+    let mut ws = [[0i64; 8]; 2];
+    for col in [0, 1, 3, 5, 7] {
+        let x = |row: usize| i64::from(i32::from(c[row * 8 + col]) * q[row * 8 + col]);
+        if [1, 3, 5, 7].iter().all(|&r| c[r * 8 + col] == 0) {
+            let dc = x(0) << PASS1_BITS;
+            ws[0][col] = dc;
+            ws[1][col] = dc;
+            continue;
+        }
+        let tmp10 = x(0) << (CONST_BITS + 2);
+        let tmp0 = odd([x(1), x(3), x(5), x(7)]);
+        // The work array is int.
+        ws[0][col] = descale(tmp10 + tmp0, CONST_BITS - PASS1_BITS + 2) as i32 as i64;
+        ws[1][col] = descale(tmp10 - tmp0, CONST_BITS - PASS1_BITS + 2) as i32 as i64;
+    }
+    let mut out = [0u8; 4];
+    for (r, w) in ws.iter().enumerate() {
+        if w[1] == 0 && w[3] == 0 && w[5] == 0 && w[7] == 0 {
+            let v = range_limit(descale(w[0], PASS1_BITS + 3) as i32);
+            out[2 * r] = v;
+            out[2 * r + 1] = v;
+            continue;
+        }
+        let tmp10 = w[0] << (CONST_BITS + 2);
+        let tmp0 = odd([w[1], w[3], w[5], w[7]]);
+        let n = CONST_BITS + PASS1_BITS + 3 + 2;
+        out[2 * r] = range_limit(descale(tmp10 + tmp0, n) as i32);
+        out[2 * r + 1] = range_limit(descale(tmp10 - tmp0, n) as i32);
+    }
+    out
+}
+
+/// The natural (row-major) index of each zigzag position.
+const NATURAL: [usize; 64] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+];
+
 /// `ycc_rgb_convert`'s tables (jdcolor.c, `build_ycc_rgb_table`).
 struct YccTables {
     cr_r: [i32; 256],
@@ -294,8 +367,8 @@ fn zeros(n: usize) -> Option<Vec<i16>> {
 }
 
 /// The 1/8-scale image of a progressive JPEG whose every component libjpeg
-/// decodes with a 1×1 IDCT at 1/8, from its DC scans; `None` otherwise (see
-/// the module's documentation).
+/// decodes with a 1×1 or 2×2 IDCT at 1/8; `None` otherwise (see the
+/// module's documentation).
 pub fn decode(data: &[u8], color: Color) -> Option<Bitmap> {
     let segs = jpeg_segments(data)?;
     // Huffman, progressive, 8-bit only.
@@ -332,14 +405,14 @@ pub fn decode(data: &[u8], color: Color) -> Option<Bitmap> {
     let max_h = factors.iter().map(|f| f.0).max()?;
     let max_v = factors.iter().map(|f| f.1).max()?;
     // Luma full resolution (as for the rewrite), integral ratios, and a
-    // 1×1 IDCT at 1/8 for every component ([`idct_size`]).
+    // 1×1 or 2×2 IDCT at 1/8 for every component ([`idct_size`]).
     if factors[0] != (max_h, max_v)
         || factors
             .iter()
             .any(|&(h, v)| max_h % h != 0 || max_v % v != 0)
         || factors
             .iter()
-            .any(|&(h, v)| idct_size(1, h, v, max_h, max_v) != 1)
+            .any(|&(h, v)| idct_size(1, h, v, max_h, max_v) > 2)
     {
         return None;
     }
@@ -347,16 +420,20 @@ pub fn decode(data: &[u8], color: Color) -> Option<Bitmap> {
     let mut comps = Vec::with_capacity(nf);
     for (c, &(h, v)) in raw.chunks(3).zip(&factors) {
         let (bw, bh) = (mcux * h, mcuy * v);
+        let idct = idct_size(1, h, v, max_h, max_v);
+        let stride = if idct == 1 { 1 } else { 64 };
         comps.push(Component {
             id: c[0],
             h,
             v,
             tq: usize::from(c[2]),
-            q0: None,
+            q: None,
+            idct,
+            coef_bits: [-1; 64],
             bw,
             cw: (sx * h).div_ceil(max_h).div_ceil(8),
             ch: (sy * v).div_ceil(max_v).div_ceil(8),
-            dc: zeros(bw.checked_mul(bh)?)?,
+            coef: zeros(bw.checked_mul(bh)?.checked_mul(stride)?)?,
         });
         if comps.last()?.tq > 3 {
             return None;
@@ -370,8 +447,9 @@ pub fn decode(data: &[u8], color: Color) -> Option<Bitmap> {
         return None;
     }
 
-    let mut q0: [Option<i32>; 4] = [None; 4];
+    let mut quant: [Option<[i32; 64]>; 4] = [None; 4];
     let mut dc_tables: [Option<Huffman>; 4] = [None, None, None, None];
+    let mut ac_tables: [Option<Huffman>; 4] = [None, None, None, None];
     let mut restart = 0usize;
     for &(marker, start, end) in &segs {
         let seg = &data[start..end];
@@ -385,11 +463,17 @@ pub fn decode(data: &[u8], color: Color) -> Option<Bitmap> {
                     if tq > 3 || pq > 1 || k + 1 + 64 * size > len {
                         return None;
                     }
-                    q0[tq] = Some(if pq == 0 {
-                        i32::from(seg[k + 1])
-                    } else {
-                        i32::from(u16::from_be_bytes([seg[k + 1], seg[k + 2]]))
-                    });
+                    // Zigzag order in the file; libjpeg keeps 16-bit
+                    // entries as (signed) short.
+                    let mut t = [0i32; 64];
+                    for (i, &n) in NATURAL.iter().enumerate() {
+                        t[n] = if pq == 0 {
+                            i32::from(seg[k + 1 + i])
+                        } else {
+                            i32::from(i16::from_be_bytes([seg[k + 1 + 2 * i], seg[k + 2 + 2 * i]]))
+                        };
+                    }
+                    quant[tq] = Some(t);
                     k += 1 + 64 * size;
                 }
             }
@@ -410,6 +494,8 @@ pub fn decode(data: &[u8], color: Color) -> Option<Bitmap> {
                             return None;
                         }
                         dc_tables[th] = Some(Huffman::new(counts, vals)?);
+                    } else {
+                        ac_tables[th] = Some(Huffman::new(counts, vals)?);
                     }
                     k += 17 + n;
                 }
@@ -425,25 +511,59 @@ pub fn decode(data: &[u8], color: Color) -> Option<Bitmap> {
                 let se = *seg.get(6 + 2 * ns)?;
                 let a = *seg.get(7 + 2 * ns)?;
                 let (ah, al) = (a >> 4, u32::from(a & 0x0f));
-                if ss != 0 {
-                    continue; // an AC scan: its bytes are never read
-                }
-                if se != 0 || al > 13 {
+                // libjpeg's JERR_BAD_PROGRESSION checks.
+                if (ss == 0 && se != 0)
+                    || (ss != 0 && (ss > se || se > 63 || ns != 1))
+                    || (ah != 0 && u32::from(ah) != al + 1)
+                    || al > 13
+                {
                     return None;
                 }
                 let mut members = Vec::with_capacity(ns);
+                let mut ac_table = 0;
                 for j in 0..ns {
                     let cs = seg[5 + 2 * j];
-                    let td = usize::from(seg[6 + 2 * j] >> 4);
+                    let (td, ta) = (
+                        usize::from(seg[6 + 2 * j] >> 4),
+                        usize::from(seg[6 + 2 * j] & 15),
+                    );
                     let ci = comps.iter().position(|c| c.id == cs)?;
-                    if members.iter().any(|&(m, _)| m == ci) || td > 3 {
+                    if members.iter().any(|&(m, _)| m == ci) || td > 3 || ta > 3 {
                         return None;
                     }
                     let c = &mut comps[ci];
-                    if c.q0.is_none() {
-                        c.q0 = Some(q0[c.tq]?);
+                    if c.q.is_none() {
+                        c.q = Some(quant[c.tq]?);
+                    }
+                    // libjpeg warns (and turbojpeg fails) on an AC scan before
+                    // DC and on successive approximation out of sequence.
+                    if ss != 0 && c.coef_bits[0] < 0 {
+                        return None;
+                    }
+                    for k in usize::from(ss)..=usize::from(se) {
+                        if ah as i8 != c.coef_bits[k].max(0) {
+                            return None;
+                        }
+                        c.coef_bits[k] = al as i8;
                     }
                     members.push((ci, td));
+                    ac_table = ta;
+                }
+                let entropy = &seg[hdr..];
+                if ss != 0 {
+                    let c = &mut comps[members[0].0];
+                    if c.idct == 1 {
+                        continue; // an AC scan of a DC-only component: never read
+                    }
+                    let band = (usize::from(ss), usize::from(se));
+                    if ah == 0 {
+                        let t = ac_tables[ac_table].as_ref()?;
+                        ac_first(entropy, c, t, band, al, restart)?;
+                    } else {
+                        let t = ac_tables[ac_table].as_ref()?;
+                        ac_refine(entropy, c, t, band, al, restart)?;
+                    }
+                    continue;
                 }
                 // libjpeg's limit on blocks per MCU (JERR_BAD_MCU_SIZE).
                 if ns > 1
@@ -455,7 +575,6 @@ pub fn decode(data: &[u8], color: Color) -> Option<Bitmap> {
                 {
                     return None;
                 }
-                let entropy = &seg[hdr..];
                 if ah == 0 {
                     let tables: Vec<&Huffman> = members
                         .iter()
@@ -465,9 +584,6 @@ pub fn decode(data: &[u8], color: Color) -> Option<Bitmap> {
                         entropy, &mut comps, &members, &tables, al, restart, mcux, mcuy,
                     )?;
                 } else {
-                    if ah != al as u8 + 1 {
-                        return None;
-                    }
                     dc_refine(entropy, &mut comps, &members, al, restart, mcux, mcuy)?;
                 }
             }
@@ -476,7 +592,7 @@ pub fn decode(data: &[u8], color: Color) -> Option<Bitmap> {
     }
     // A component no DC scan reached has no quantisation table latched:
     // leave such files to libjpeg.
-    if comps.iter().any(|c| c.q0.is_none()) {
+    if comps.iter().any(|c| c.q.is_none()) {
         return None;
     }
     pixels(&comps, sx.div_ceil(8), sy.div_ceil(8), max_h, max_v, color)
@@ -522,10 +638,11 @@ fn walk(
     };
     if let [(ci, _)] = *members {
         let c = &mut comps[ci];
-        for row in c.dc.chunks_exact_mut(c.bw).take(c.ch) {
-            for coef in &mut row[..c.cw] {
+        let stride = c.stride();
+        for row in c.coef.chunks_exact_mut(c.bw * stride).take(c.ch) {
+            for block in row[..c.cw * stride].chunks_exact_mut(stride) {
                 let rs = next_mcu();
-                f(0, coef, rs)?;
+                f(0, &mut block[0], rs)?;
             }
         }
         return Some(());
@@ -548,7 +665,8 @@ fn walk(
             for &(slot, ci, dx, dy) in units {
                 let c = &mut comps[ci];
                 let at = (my * c.v + dy) * c.bw + mx * c.h + dx;
-                f(slot, &mut c.dc[at], rs)?;
+                let stride = c.stride();
+                f(slot, &mut c.coef[at * stride], rs)?;
                 rs = false;
             }
         }
@@ -622,8 +740,178 @@ fn dc_refine(
     })
 }
 
-/// One pixel per luma block: each component's 1×1 IDCT, replicated up to
-/// the luma grid, then converted as libjpeg does.
+/// Calls `f(block, restart)` for every block of a one-component (AC) scan
+/// of a component that keeps all 64 coefficients.
+fn walk_blocks(
+    c: &mut Component,
+    restart: usize,
+    mut f: impl FnMut(&mut [i16], bool) -> Option<()>,
+) -> Option<()> {
+    let mut left = restart;
+    for row in c.coef.chunks_exact_mut(c.bw * 64).take(c.ch) {
+        for block in row[..c.cw * 64].chunks_exact_mut(64) {
+            let mut rs = false;
+            if restart > 0 {
+                if left == 0 {
+                    rs = true;
+                    left = restart;
+                }
+                left -= 1;
+            }
+            f(block, rs)?;
+        }
+    }
+    Some(())
+}
+
+/// `HUFF_EXTEND`.
+#[inline]
+fn extend(r: u32, s: u32) -> i32 {
+    let r = r as i32;
+    if r < 1 << (s - 1) {
+        r - (1 << s) + 1
+    } else {
+        r
+    }
+}
+
+/// An AC first scan (`decode_mcu_AC_first`): coefficients `band` of one
+/// component, at `1 << al`, with end-of-band runs.
+fn ac_first(
+    entropy: &[u8],
+    c: &mut Component,
+    t: &Huffman,
+    (ss, se): (usize, usize),
+    al: u32,
+    restart: usize,
+) -> Option<()> {
+    let mut bits = Bits::new(entropy);
+    let mut rst = 0u8;
+    let mut eobrun = 0u32;
+    walk_blocks(c, restart, |block, rs| {
+        if rs {
+            bits.restart(rst)?;
+            rst = (rst + 1) & 7;
+            eobrun = 0;
+        }
+        if eobrun > 0 {
+            eobrun -= 1;
+            return Some(());
+        }
+        let mut k = ss;
+        while k <= se {
+            let sym = bits.decode(t)?;
+            let (r, s) = (usize::from(sym >> 4), u32::from(sym & 15));
+            if s != 0 {
+                k += r;
+                if k > se {
+                    return None;
+                }
+                let v = extend(bits.bits(s)?, s);
+                block[NATURAL[k]] = (v << al) as i16;
+            } else if r == 15 {
+                k += 15;
+            } else {
+                eobrun = 1 << r;
+                if r > 0 {
+                    eobrun += bits.bits(r as u32)?;
+                }
+                eobrun -= 1;
+                break;
+            }
+            k += 1;
+        }
+        Some(())
+    })
+}
+
+/// An AC refinement scan (`decode_mcu_AC_refine`): one more bit of
+/// coefficients `band`, newly nonzero ones at ±`1 << al`, and a correction
+/// bit for each one already nonzero.
+fn ac_refine(
+    entropy: &[u8],
+    c: &mut Component,
+    t: &Huffman,
+    (ss, se): (usize, usize),
+    al: u32,
+    restart: usize,
+) -> Option<()> {
+    let mut bits = Bits::new(entropy);
+    let mut rst = 0u8;
+    let mut eobrun = 0u32;
+    let p1 = 1i16 << al;
+    walk_blocks(c, restart, |block, rs| {
+        if rs {
+            bits.restart(rst)?;
+            rst = (rst + 1) & 7;
+            eobrun = 0;
+        }
+        // A correction bit for an already nonzero coefficient.
+        let correct = |bits: &mut Bits, coef: &mut i16| -> Option<()> {
+            if bits.bits(1)? != 0 && *coef & p1 == 0 {
+                *coef += if *coef >= 0 { p1 } else { -p1 };
+            }
+            Some(())
+        };
+        let mut k = ss;
+        if eobrun == 0 {
+            while k <= se {
+                let sym = bits.decode(t)?;
+                let (mut r, s) = (i32::from(sym >> 4), sym & 15);
+                let mut new = 0i16;
+                if s != 0 {
+                    // libjpeg only warns about other sizes: leave those to it.
+                    if s != 1 {
+                        return None;
+                    }
+                    new = if bits.bits(1)? != 0 { p1 } else { -p1 };
+                } else if r != 15 {
+                    eobrun = 1 << r;
+                    if r > 0 {
+                        eobrun += bits.bits(r as u32)?;
+                    }
+                    break;
+                }
+                // Skip the already nonzero ones (correcting them) and r
+                // zero ones; the new coefficient goes in the next zero.
+                while k <= se {
+                    let coef = &mut block[NATURAL[k]];
+                    if *coef != 0 {
+                        correct(&mut bits, coef)?;
+                    } else {
+                        r -= 1;
+                        if r < 0 {
+                            break;
+                        }
+                    }
+                    k += 1;
+                }
+                if new != 0 {
+                    if k > se {
+                        return None;
+                    }
+                    block[NATURAL[k]] = new;
+                }
+                k += 1;
+            }
+        }
+        if eobrun > 0 {
+            while k <= se {
+                let coef = &mut block[NATURAL[k]];
+                if *coef != 0 {
+                    correct(&mut bits, coef)?;
+                }
+                k += 1;
+            }
+            eobrun -= 1;
+        }
+        Some(())
+    })
+}
+
+/// Each component's samples at 1/8: its 1×1 or 2×2 IDCTs, replicated up
+/// to the luma grid (no fancy upsampling at a 1×1 luma IDCT), then
+/// converted as libjpeg does.
 fn pixels(
     comps: &[Component],
     w: usize,
@@ -637,16 +925,48 @@ fn pixels(
     data.try_reserve_exact(w.checked_mul(h)?.checked_mul(ch)?)
         .ok()?;
     data.resize(w * h * ch, 0);
+    // The 2×2-IDCT components' sample planes (2 per block each way).
+    let planes: Vec<Option<Vec<u8>>> = comps
+        .iter()
+        .map(|c| {
+            if c.idct == 1 {
+                return Some(None);
+            }
+            let q = c.q.as_ref()?;
+            let pw = 2 * c.bw;
+            let mut plane = Vec::new();
+            plane.try_reserve_exact(c.coef.len() / 16).ok()?;
+            plane.resize(c.coef.len() / 16, 0);
+            for (b, block) in c.coef.chunks_exact(64).enumerate() {
+                let (bx, by) = (b % c.bw, b / c.bw);
+                let px = idct_2x2(block, q);
+                let at = 2 * by * pw + 2 * bx;
+                plane[at..at + 2].copy_from_slice(&px[..2]);
+                plane[at + pw..at + pw + 2].copy_from_slice(&px[2..]);
+            }
+            Some(Some(plane))
+        })
+        .collect::<Option<_>>()?;
     // Per component: its samples for one output row.
     let mut rows: Vec<Vec<u8>> = comps.iter().map(|_| vec![0u8; w]).collect();
     let ycc = (color == Color::YCbCr).then(YccTables::new);
     for (y, dst) in data.chunks_exact_mut(w * ch).enumerate() {
-        for (c, row) in comps.iter().zip(rows.iter_mut()) {
-            let q0 = c.q0.unwrap_or(0);
-            let (fx, fy) = (max_h / c.h, max_v / c.v);
-            let src = &c.dc[(y / fy) * c.bw..];
-            for (out, &coef) in row.chunks_mut(fx).zip(src) {
-                out.fill(idct_1x1(coef, q0));
+        for ((c, row), plane) in comps.iter().zip(rows.iter_mut()).zip(&planes) {
+            let (fx, fy) = (max_h / (c.h * c.idct), max_v / (c.v * c.idct));
+            match plane {
+                Some(plane) => {
+                    let src = &plane[(y / fy) * 2 * c.bw..];
+                    for (out, &v) in row.chunks_mut(fx).zip(src) {
+                        out.fill(v);
+                    }
+                }
+                None => {
+                    let q0 = c.q.as_ref().map_or(0, |q| q[0]);
+                    let src = &c.coef[(y / fy) * c.bw..];
+                    for (out, &coef) in row.chunks_mut(fx).zip(src) {
+                        out.fill(idct_1x1(coef, q0));
+                    }
+                }
             }
         }
         match (&ycc, &rows[..]) {

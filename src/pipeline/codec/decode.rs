@@ -174,10 +174,10 @@ fn decode_turbo(
     // is decoded below the nominal scale (see pick_scale_sampled).
     let samp = jpeg_sampling(data).unwrap_or_else(|| vec![(1, 1)]);
     let eighth = !hdr.is_lossless && pick_scale_sampled(&samp, sx, sy, tw, th, 1, half_chroma) == 8;
-    // A progressive file whose every component has a 1x1 IDCT at 1/8 is
-    // decoded from its DC scans by our own decoder, with no coefficient
-    // buffer for the whole image; the others (4:2:0 chroma needs AC) go
-    // through libjpeg with their AC scans dropped where that is exact.
+    // A progressive file whose every component has a 1x1 or 2x2 IDCT at
+    // 1/8 is decoded by our own decoder from its DC scans (and 4:2:0
+    // chroma's AC scans), with no coefficient buffer for the whole image;
+    // the others go through libjpeg, their AC scans dropped where exact.
     if eighth {
         if let Some(bitmap) = dc_scan::decode(data, color) {
             return Ok(Some(Decoded {
@@ -799,6 +799,7 @@ mod tests {
             ("4:2:2", Subsamp::Sub2x1, YCbCr),
             ("4:4:0", Subsamp::Sub1x2, YCbCr),
             ("4:1:1", Subsamp::Sub4x1, YCbCr),
+            ("4:2:0", Subsamp::Sub2x2, YCbCr),
             ("grey", Subsamp::Gray, Gray),
         ] {
             cases.push((format!("turbo {name}"), turbo(&rgb, s, true), color));
@@ -812,6 +813,10 @@ mod tests {
             ("2x2,2x1,1x2", &[(2, 2), (2, 1), (1, 2)], YCbCr),
             ("4x1,2x1,1x1", &[(4, 1), (2, 1), (1, 1)], YCbCr),
             ("1x2,1x1,1x1", &[(1, 2), (1, 1), (1, 1)], YCbCr),
+            // 2×2 IDCTs: chroma's AC scans are decoded.
+            ("2x2,1x1,1x1", &[(2, 2), (1, 1), (1, 1)], YCbCr),
+            ("2x2,2x2,1x1", &[(2, 2), (2, 2), (1, 1)], YCbCr),
+            ("2x2,1x1,2x1", &[(2, 2), (1, 1), (2, 1)], YCbCr),
             ("2x2 grey", &[(2, 2)], Gray),
         ] {
             for (restart, separate) in [(0, false), (0, true), (7, false), (5, true)] {
@@ -837,7 +842,11 @@ mod tests {
         // Partial MCUs on both edges, and images under one MCU.
         for (w, h) in [(1, 1), (7, 9), (17, 33), (333, 97)] {
             let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 37 % 251) as u8).collect();
-            for samp in [&[(2u8, 1u8), (1, 1), (1, 1)][..], &[(1, 1), (1, 1), (1, 1)]] {
+            for samp in [
+                &[(2u8, 1u8), (1, 1), (1, 1)][..],
+                &[(1, 1), (1, 1), (1, 1)],
+                &[(2, 2), (1, 1), (1, 1)],
+            ] {
                 for (restart, separate) in [(0, false), (3, true)] {
                     let jpeg = test_jpeg::encode_with(&rgb, w, h, samp, opts(restart, separate));
                     let ours = dc_scan_rgb(&jpeg, dc_scan::Color::YCbCr).unwrap();
@@ -852,10 +861,9 @@ mod tests {
     fn dc_scan_refuses_what_needs_ac_or_is_not_progressive() {
         use dc_scan::Color::YCbCr;
         let rgb = pattern();
-        // 4:2:0 chroma has a 2×2 IDCT at 1/8: it needs AC.
-        assert!(dc_scan::decode(&turbo(&rgb, Subsamp::Sub2x2, true), YCbCr).is_none());
-        let usual = test_jpeg::encode(&rgb, W, H, &[(2, 2), (1, 1), (1, 1)], true);
-        assert!(dc_scan::decode(&usual, YCbCr).is_none());
+        // Chroma at a quarter of luma's resolution each way gets a 4×4 IDCT.
+        let quarter = test_jpeg::encode(&rgb, W, H, &[(4, 4), (1, 1), (1, 1)], true);
+        assert!(dc_scan::decode(&quarter, YCbCr).is_none());
         // Subsampled luma.
         let odd = test_jpeg::encode(&rgb, W, H, &[(1, 1), (2, 1), (1, 1)], true);
         assert!(dc_scan::decode(&odd, YCbCr).is_none());
@@ -942,15 +950,45 @@ mod tests {
 
     #[test]
     fn progressive_thumbnails_decode_from_dc_scans() {
-        // Through `decode`, a 4:2:2 progressive file at 1/8 with a 4:2:0
-        // output gives the DC-scan decoder's image.
-        let jpeg = turbo(&pattern(), Subsamp::Sub2x1, true);
-        let fit = &|_, _| Ok((TW, TH));
-        let d = decode(ImageType::Jpeg, &jpeg, u64::MAX, fit, true).unwrap();
-        let ours = dc_scan::decode(&jpeg, dc_scan::Color::YCbCr).unwrap();
-        assert_eq!((d.bitmap.width, d.bitmap.height), (ours.width, ours.height));
-        assert_eq!(d.bitmap.data, ours.data);
-        assert_eq!((d.orig_width, d.orig_height), (W as u32, H as u32));
+        // Through `decode`, 4:2:2 and 4:2:0 progressive files at 1/8 with a
+        // 4:2:0 output give the DC-scan decoder's image.
+        for s in [Subsamp::Sub2x1, Subsamp::Sub2x2] {
+            let jpeg = turbo(&pattern(), s, true);
+            let fit = &|_, _| Ok((TW, TH));
+            let d = decode(ImageType::Jpeg, &jpeg, u64::MAX, fit, true).unwrap();
+            let ours = dc_scan::decode(&jpeg, dc_scan::Color::YCbCr).unwrap();
+            assert_eq!((d.bitmap.width, d.bitmap.height), (ours.width, ours.height));
+            assert_eq!(d.bitmap.data, ours.data);
+            assert_eq!((d.orig_width, d.orig_height), (W as u32, H as u32));
+        }
+    }
+
+    #[test]
+    fn dc_scan_refuses_damaged_chroma_ac() {
+        // 4:2:0: chroma's AC scans are decoded, so damage there is seen.
+        use dc_scan::Color::YCbCr;
+        let good = turbo(&pattern(), Subsamp::Sub2x2, true);
+        assert!(dc_scan::decode(&good, YCbCr).is_some());
+        let segs = jpeg_segments(&good).unwrap();
+        // A chroma (component 2 or 3) AC scan.
+        let &(_, start, end) = segs
+            .iter()
+            .find(|&&(m, s, _)| {
+                m == 0xda && good[s + 4] == 1 && good[s + 5] != 1 && good[s + 7] > 0
+            })
+            .unwrap();
+        let at = start + 2 + 8;
+        let mut bad = good.clone();
+        bad.splice(at..end, std::iter::repeat_n(0xfe, 16));
+        assert!(dc_scan::decode(&bad, YCbCr).is_none(), "garbage chroma AC");
+        let mut short = good.clone();
+        short.drain(at + 4..end);
+        assert!(
+            dc_scan::decode(&short, YCbCr).is_none(),
+            "truncated chroma AC"
+        );
+        // (Luma's AC scans are never read, as in the DC-only rewrite: damage
+        // there goes unnoticed, and the 1/8 image does not depend on them.)
     }
 }
 
