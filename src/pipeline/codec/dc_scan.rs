@@ -226,6 +226,47 @@ impl<'a> Bits<'a> {
             .copied()
     }
 
+    /// A DC difference (`decode_mcu_DC_first`): a Huffman-coded size, then
+    /// that many bits, `HUFF_EXTEND`ed. With 32 bits at hand (a code of at
+    /// most 9 bits, then at most 15) nothing needs checking.
+    #[inline(always)]
+    fn dc_diff(&mut self, t: &Huffman) -> Option<i32> {
+        if self.n < 32 {
+            self.refill();
+        }
+        if self.n >= 32 {
+            let i = (self.acc >> (self.n - FAST_BITS)) as usize & ((1 << FAST_BITS) - 1);
+            let (len, sym) = t.fast[i];
+            if len > 0 {
+                self.n -= u32::from(len);
+                let s = u32::from(sym);
+                if s == 0 {
+                    return Some(0);
+                }
+                self.n -= s;
+                return Some(extend((self.acc >> self.n) as u32 & ((1 << s) - 1), s));
+            }
+        }
+        let s = u32::from(self.decode(t)?);
+        if s == 0 {
+            return Some(0);
+        }
+        Some(extend(self.bits(s)?, s))
+    }
+
+    /// One bit.
+    #[inline(always)]
+    fn bit(&mut self) -> Option<bool> {
+        if self.n == 0 {
+            self.refill();
+            if self.n == 0 {
+                return None;
+            }
+        }
+        self.n -= 1;
+        Some(self.acc >> self.n & 1 != 0)
+    }
+
     /// A restart: drop the partial byte and read RSTn.
     fn restart(&mut self, n: u8) -> Option<()> {
         self.acc = 0;
@@ -580,11 +621,21 @@ pub fn decode(data: &[u8], color: Color) -> Option<Bitmap> {
                         .iter()
                         .map(|&(_, td)| dc_tables[td].as_ref())
                         .collect::<Option<_>>()?;
-                    dc_first(
-                        entropy, &mut comps, &members, &tables, al, restart, mcux, mcuy,
-                    )?;
+                    let mut pass = DcFirst {
+                        bits: Bits::new(entropy),
+                        tables: &tables,
+                        pred: [0; 4],
+                        rst: 0,
+                        al,
+                    };
+                    walk(&mut comps, &members, restart, mcux, mcuy, &mut pass)?;
                 } else {
-                    dc_refine(entropy, &mut comps, &members, al, restart, mcux, mcuy)?;
+                    let mut pass = DcRefine {
+                        bits: Bits::new(entropy),
+                        rst: 0,
+                        p1: 1 << al,
+                    };
+                    walk(&mut comps, &members, restart, mcux, mcuy, &mut pass)?;
                 }
             }
             _ => {}
@@ -610,18 +661,23 @@ pub(super) fn idct_size(m: usize, h: usize, v: usize, max_h: usize, max_v: usize
     s
 }
 
-/// Calls `f(slot, coefficient, restart)` for every block of one scan in
-/// stream order, `restart` being true when a restart marker precedes the
-/// block's MCU. A scan of one component walks that component's own block
-/// grid, one block per MCU; an interleaved scan walks the MCUs.
-#[inline(always)]
-fn walk(
+/// What a DC scan does at each block, and at a restart marker.
+trait DcPass {
+    fn restart(&mut self) -> Option<()>;
+    fn block(&mut self, slot: usize, coef: &mut i16) -> Option<()>;
+}
+
+/// Runs `pass` over every block of one DC scan in stream order, with a
+/// restart after every `restart` MCUs. A scan of one component walks that
+/// component's own block grid, one block per MCU; an interleaved scan walks
+/// the MCUs.
+fn walk<P: DcPass>(
     comps: &mut [Component],
     members: &[(usize, usize)],
     restart: usize,
     mcux: usize,
     mcuy: usize,
-    mut f: impl FnMut(usize, &mut i16, bool) -> Option<()>,
+    pass: &mut P,
 ) -> Option<()> {
     // MCUs left before the next restart marker.
     let mut left = restart;
@@ -641,8 +697,10 @@ fn walk(
         let stride = c.stride();
         for row in c.coef.chunks_exact_mut(c.bw * stride).take(c.ch) {
             for block in row[..c.cw * stride].chunks_exact_mut(stride) {
-                let rs = next_mcu();
-                f(0, &mut block[0], rs)?;
+                if next_mcu() {
+                    pass.restart()?;
+                }
+                pass.block(0, &mut block[0])?;
             }
         }
         return Some(());
@@ -661,13 +719,14 @@ fn walk(
     let units = &units[..n];
     for my in 0..mcuy {
         for mx in 0..mcux {
-            let mut rs = next_mcu();
+            if next_mcu() {
+                pass.restart()?;
+            }
             for &(slot, ci, dx, dy) in units {
                 let c = &mut comps[ci];
                 let at = (my * c.v + dy) * c.bw + mx * c.h + dx;
                 let stride = c.stride();
-                f(slot, &mut c.coef[at * stride], rs)?;
-                rs = false;
+                pass.block(slot, &mut c.coef[at * stride])?;
             }
         }
     }
@@ -676,68 +735,54 @@ fn walk(
 
 /// A DC first scan (`decode_mcu_DC_first`): a Huffman-coded difference
 /// per block, predicted from the previous block of the same component.
-#[allow(clippy::too_many_arguments)]
-fn dc_first(
-    entropy: &[u8],
-    comps: &mut [Component],
-    members: &[(usize, usize)],
-    tables: &[&Huffman],
+struct DcFirst<'a> {
+    bits: Bits<'a>,
+    tables: &'a [&'a Huffman],
+    pred: [i32; 4],
+    rst: u8,
     al: u32,
-    restart: usize,
-    mcux: usize,
-    mcuy: usize,
-) -> Option<()> {
-    let mut bits = Bits::new(entropy);
-    let mut pred = [0i32; 4];
-    let mut rst = 0u8;
-    walk(comps, members, restart, mcux, mcuy, |slot, coef, rs| {
-        if rs {
-            bits.restart(rst)?;
-            rst = (rst + 1) & 7;
-            pred = [0; 4];
-        }
-        let s = u32::from(bits.decode(tables[slot])?);
-        let diff = if s == 0 {
-            0
-        } else {
-            let r = bits.bits(s)? as i32;
-            // HUFF_EXTEND
-            if r < 1 << (s - 1) {
-                r - (1 << s) + 1
-            } else {
-                r
-            }
-        };
-        // libjpeg stops at a DC value beyond int (JERR_BAD_DCT_COEF).
-        pred[slot] = pred[slot].checked_add(diff)?;
-        *coef = (pred[slot] << al) as i16;
+}
+
+impl DcPass for DcFirst<'_> {
+    fn restart(&mut self) -> Option<()> {
+        self.bits.restart(self.rst)?;
+        self.rst = (self.rst + 1) & 7;
+        self.pred = [0; 4];
         Some(())
-    })
+    }
+
+    #[inline(always)]
+    fn block(&mut self, slot: usize, coef: &mut i16) -> Option<()> {
+        let diff = self.bits.dc_diff(self.tables[slot])?;
+        // libjpeg stops at a DC value beyond int (JERR_BAD_DCT_COEF).
+        let p = self.pred[slot].checked_add(diff)?;
+        self.pred[slot] = p;
+        *coef = (p << self.al) as i16;
+        Some(())
+    }
 }
 
 /// A DC refinement scan (`decode_mcu_DC_refine`): one raw bit per block.
-fn dc_refine(
-    entropy: &[u8],
-    comps: &mut [Component],
-    members: &[(usize, usize)],
-    al: u32,
-    restart: usize,
-    mcux: usize,
-    mcuy: usize,
-) -> Option<()> {
-    let mut bits = Bits::new(entropy);
-    let mut rst = 0u8;
-    let p1 = 1i16 << al;
-    walk(comps, members, restart, mcux, mcuy, |_, coef, rs| {
-        if rs {
-            bits.restart(rst)?;
-            rst = (rst + 1) & 7;
-        }
-        if bits.bits(1)? != 0 {
-            *coef |= p1;
+struct DcRefine<'a> {
+    bits: Bits<'a>,
+    rst: u8,
+    p1: i16,
+}
+
+impl DcPass for DcRefine<'_> {
+    fn restart(&mut self) -> Option<()> {
+        self.bits.restart(self.rst)?;
+        self.rst = (self.rst + 1) & 7;
+        Some(())
+    }
+
+    #[inline(always)]
+    fn block(&mut self, _: usize, coef: &mut i16) -> Option<()> {
+        if self.bits.bit()? {
+            *coef |= self.p1;
         }
         Some(())
-    })
+    }
 }
 
 /// Calls `f(block, restart)` for every block of a one-component (AC) scan
@@ -765,7 +810,7 @@ fn walk_blocks(
 }
 
 /// `HUFF_EXTEND`.
-#[inline]
+#[inline(always)]
 fn extend(r: u32, s: u32) -> i32 {
     let r = r as i32;
     if r < 1 << (s - 1) {
@@ -924,7 +969,6 @@ fn pixels(
     let mut data = Vec::new();
     data.try_reserve_exact(w.checked_mul(h)?.checked_mul(ch)?)
         .ok()?;
-    data.resize(w * h * ch, 0);
     // The 2×2-IDCT components' sample planes (2 per block each way).
     let planes: Vec<Option<Vec<u8>>> = comps
         .iter()
@@ -950,7 +994,7 @@ fn pixels(
     // Per component: its samples for one output row.
     let mut rows: Vec<Vec<u8>> = comps.iter().map(|_| vec![0u8; w]).collect();
     let ycc = (color == Color::YCbCr).then(YccTables::new);
-    for (y, dst) in data.chunks_exact_mut(w * ch).enumerate() {
+    for y in 0..h {
         for ((c, row), plane) in comps.iter().zip(rows.iter_mut()).zip(&planes) {
             let (fx, fy) = (max_h / (c.h * c.idct), max_v / (c.v * c.idct));
             match plane {
@@ -963,24 +1007,28 @@ fn pixels(
                 None => {
                     let q0 = c.q.as_ref().map_or(0, |q| q[0]);
                     let src = &c.coef[(y / fy) * c.bw..];
-                    for (out, &coef) in row.chunks_mut(fx).zip(src) {
-                        out.fill(idct_1x1(coef, q0));
+                    if fx == 1 {
+                        for (out, &coef) in row.iter_mut().zip(src) {
+                            *out = idct_1x1(coef, q0);
+                        }
+                    } else {
+                        for (out, &coef) in row.chunks_mut(fx).zip(src) {
+                            out.fill(idct_1x1(coef, q0));
+                        }
                     }
                 }
             }
         }
         match (&ycc, &rows[..]) {
             (Some(t), [y, cb, cr]) => {
-                for (((px, &y), &cb), &cr) in dst.chunks_exact_mut(3).zip(y).zip(cb).zip(cr) {
-                    px.copy_from_slice(&t.rgb(y, cb, cr));
+                for ((&y, &cb), &cr) in y.iter().zip(cb).zip(cr) {
+                    data.extend_from_slice(&t.rgb(y, cb, cr));
                 }
             }
-            (_, [g]) => dst.copy_from_slice(g),
+            (_, [g]) => data.extend_from_slice(g),
             _ => {
-                for (x, px) in dst.chunks_exact_mut(ch).enumerate() {
-                    for (p, row) in px.iter_mut().zip(&rows) {
-                        *p = row[x];
-                    }
+                for x in 0..w {
+                    data.extend(rows.iter().map(|row| row[x]));
                 }
             }
         }
