@@ -104,6 +104,12 @@ impl Huffman {
             let n = usize::from(counts[len - 1]);
             valoffset[len] = k as i32 - code;
             for _ in 0..n {
+                // libjpeg's rule (jpeg_make_d_derived_tbl): every code fits
+                // its length and none is all ones. Checked before the code
+                // is used, so an over-full table never indexes past `fast`.
+                if code + 1 >= 1 << len {
+                    return None;
+                }
                 if len as u32 <= FAST_BITS {
                     let shift = FAST_BITS - len as u32;
                     let base = (code as usize) << shift;
@@ -116,10 +122,6 @@ impl Huffman {
             }
             if n > 0 {
                 maxcode[len] = code - 1;
-            }
-            // A code longer than its length allows: the table is invalid.
-            if code > 1 << len {
-                return None;
             }
             code <<= 1;
         }
@@ -1039,4 +1041,30 @@ fn pixels(
         ch,
         data,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Huffman;
+
+    #[test]
+    fn over_full_and_all_ones_huffman_tables_are_refused() {
+        let mut counts = [0u8; 16];
+        let vals: Vec<u8> = (0..12).collect();
+        // 12 codes of 4 bits: fine.
+        counts[3] = 12;
+        assert!(Huffman::new(&counts, &vals).is_some());
+        // 3 codes of 1 bit (a fuzz finding: it indexed past the lookup
+        // table), 2 of 1 bit (the second all ones), 16 of 4 bits.
+        for (len, n) in [(1, 3), (1, 2), (4, 16)] {
+            let mut c = [0u8; 16];
+            c[len - 1] = n;
+            let v: Vec<u8> = (0..n).collect();
+            assert!(Huffman::new(&c, &v).is_none(), "{n} codes of {len} bits");
+        }
+        // 15 of 4 bits is the most a length holds.
+        let mut c = [0u8; 16];
+        c[3] = 15;
+        assert!(Huffman::new(&c, &(0..15).collect::<Vec<u8>>()).is_some());
+    }
 }
