@@ -367,12 +367,23 @@ fn sweep_params(
     q: u32,
     speed: u32,
 ) -> Result<Option<image_resize_rs::pipeline::avif::AvifParams>, String> {
+    use image_resize_rs::pipeline::avif::AvifEncoder;
     let tune = std::env::var("IRS_AVIF_TUNE").ok();
     let parts = std::env::var("IRS_AVIF_PARTITIONS").ok();
-    if tune.is_none() && parts.is_none() {
+    let encoder = std::env::var("IRS_AVIF_ENCODER").ok();
+    let cq = std::env::var("IRS_AVIF_CQ").ok();
+    if tune.is_none() && parts.is_none() && encoder.is_none() && cq.is_none() {
         return Ok(None);
     }
     let mut p = image_resize_rs::pipeline::avif::AvifParams::new(q, speed);
+    match encoder.as_deref() {
+        None | Some("aom") => {}
+        Some("rav1e") => p.encoder = AvifEncoder::Rav1e,
+        Some(e) => return Err(format!("IRS_AVIF_ENCODER={e:?}: aom or rav1e")),
+    }
+    if let Some(v) = cq {
+        p.cq_level = Some(v.parse().map_err(|_| "IRS_AVIF_CQ: 0..63")?);
+    }
     match tune.as_deref() {
         None => {}
         Some("psy") => p.psnr_tune = false,

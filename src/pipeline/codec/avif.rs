@@ -1,5 +1,9 @@
-//! AVIF through rav1e directly, on the calling thread (one tile, no rayon),
+//! AVIF: one AV1 still, by libaom's all-intra encoder (the default, crate
+//! `irs-aom`) or rav1e, on the calling thread (one tile, one thread),
 //! wrapped by avif-serialize.
+//!
+//! libaom is the default because it is faster for a thumbnail and smaller
+//! at equal SSIM (`scripts/bench formats` runs both; BENCHMARKS.md).
 //!
 //! Why not ravif (which we used first): ravif codes colour as 4:4:4 only
 //! and, at the fast speeds a request can afford, fixes rav1e's partitions at
@@ -18,13 +22,24 @@ use rav1e::prelude::*;
 use crate::pipeline::ops::Bitmap;
 use crate::value::{clamp_avif_speed, clamp_quality, MAX_QUALITY};
 
+/// Which AV1 encoder codes the picture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AvifEncoder {
+    Aom,
+    Rav1e,
+}
+
 /// Knobs of one AVIF encode. `quality` is the 1..=100 scale of
 /// `image_resize_rs_avif_quality` (ravif's, so the directive kept its
-/// meaning), `speed` rav1e's 1 (slowest) ..= 10.
+/// meaning), `speed` 1 (slowest) ..= 10 (rav1e's scale; libaom's cpu-used
+/// is one less).
 #[derive(Clone, Copy, Debug)]
 pub struct AvifParams {
     pub quality: u32,
     pub speed: u32,
+    pub encoder: AvifEncoder,
+    /// libaom's cq-level instead of the one `quality` maps to (sweeps).
+    pub cq_level: Option<u32>,
     /// rav1e's tuning: `Psychovisual` (false, the default) measured smaller
     /// and closer to the source in SSIM than `Psnr` at both benchmark sizes.
     pub psnr_tune: bool,
@@ -38,6 +53,8 @@ impl AvifParams {
         AvifParams {
             quality,
             speed,
+            encoder: AvifEncoder::Aom,
+            cq_level: None,
             psnr_tune: false,
             partitions: None,
         }
@@ -124,7 +141,50 @@ fn av1_config(w: usize, h: usize, sampling: ChromaSampling, p: &AvifParams) -> C
         .with_threads(1)
 }
 
-/// One key frame: `planes` are (data, stride) for Y[, Cb, Cr].
+/// libaom's cq-level (0..=63) for `quality`: the AV1 quantizer of
+/// [`quality_to_quantizer`] on libaom's scale, less an offset that keeps
+/// the default (80) as close to JPEG q80's SSIM as rav1e's is
+/// (`scripts/bench formats`).
+pub fn quality_to_cq_level(quality: u32) -> u32 {
+    let q = quality_to_quantizer(quality) as u32; // 0..=255
+    ((q * 63 + 127) / 255).saturating_sub(AOM_CQ_OFFSET)
+}
+
+/// See [`quality_to_cq_level`].
+const AOM_CQ_OFFSET: u32 = 3;
+
+/// One still: `planes` are packed Y[, Cb, Cr] (strides w, (w + 1) / 2).
+fn encode_picture(
+    w: usize,
+    h: usize,
+    sampling: ChromaSampling,
+    planes: &[(&[u8], usize)],
+    p: &AvifParams,
+) -> Result<Vec<u8>, String> {
+    if p.encoder == AvifEncoder::Rav1e {
+        return encode_frame(w, h, sampling, planes, p);
+    }
+    let s = irs_aom::Settings {
+        cq_level: p.cq_level.unwrap_or_else(|| quality_to_cq_level(p.quality)),
+        speed: clamp_avif_speed(p.speed).saturating_sub(1),
+        tune_ssim: !p.psnr_tune,
+        // BT.709 primaries, sRGB transfer, BT.601 matrix (as rav1e's).
+        cicp: irs_aom::Cicp {
+            primaries: 1,
+            transfer: 13,
+            matrix: 6,
+        },
+        full_range: true,
+    };
+    let picture = match planes {
+        [(y, _)] => irs_aom::Planes::Mono(y),
+        [(y, _), (cb, _), (cr, _)] => irs_aom::Planes::Yuv420 { y, cb, cr },
+        _ => return Err("AVIF: 1 or 3 planes".into()),
+    };
+    irs_aom::encode_still(w as u32, h as u32, picture, &s)
+}
+
+/// One key frame by rav1e: `planes` are (data, stride) for Y[, Cb, Cr].
 fn encode_frame(
     w: usize,
     h: usize,
@@ -200,7 +260,7 @@ pub fn encode(img: &Bitmap, p: &AvifParams) -> Result<Vec<u8>, String> {
     }
     let (y, cb, cr) = ycbcr420(&img.data, ch, w, h);
     let cw = w.div_ceil(2);
-    let color = encode_frame(
+    let color = encode_picture(
         w,
         h,
         ChromaSampling::Cs420,
@@ -209,7 +269,7 @@ pub fn encode(img: &Bitmap, p: &AvifParams) -> Result<Vec<u8>, String> {
     )?;
     let alpha = if img.has_transparency() {
         let a: Vec<u8> = img.data.chunks_exact(4).map(|p| p[3]).collect();
-        Some(encode_frame(w, h, ChromaSampling::Cs400, &[(&a, w)], p)?)
+        Some(encode_picture(w, h, ChromaSampling::Cs400, &[(&a, w)], p)?)
     } else {
         None
     };
