@@ -896,7 +896,7 @@ fn ac_refine(
         // A correction bit for an already nonzero coefficient.
         let correct = |bits: &mut Bits, coef: &mut i16| -> Option<()> {
             if bits.bits(1)? != 0 && *coef & p1 == 0 {
-                *coef += if *coef >= 0 { p1 } else { -p1 };
+                *coef = coef.wrapping_add(if *coef >= 0 { p1 } else { -p1 }); // JCOEF arithmetic
             }
             Some(())
         };
