@@ -787,25 +787,30 @@ impl DcPass for DcRefine<'_> {
     }
 }
 
-/// Calls `f(block, restart)` for every block of a one-component (AC) scan
-/// of a component that keeps all 64 coefficients.
+/// Runs `f(block, bits, eobrun)` over every block of a one-component (AC)
+/// scan of `entropy`, for a component that keeps all 64 coefficients: the
+/// scan's bit reader and end-of-band run, both reset (and RSTn read) after
+/// every `restart` blocks.
 fn walk_blocks(
     c: &mut Component,
+    entropy: &[u8],
     restart: usize,
-    mut f: impl FnMut(&mut [i16], bool) -> Option<()>,
+    mut f: impl FnMut(&mut [i16], &mut Bits<'_>, &mut u32) -> Option<()>,
 ) -> Option<()> {
-    let mut left = restart;
+    let mut bits = Bits::new(entropy);
+    let (mut rst, mut eobrun, mut left) = (0u8, 0u32, restart);
     for row in c.coef.chunks_exact_mut(c.bw * 64).take(c.ch) {
         for block in row[..c.cw * 64].chunks_exact_mut(64) {
-            let mut rs = false;
             if restart > 0 {
                 if left == 0 {
-                    rs = true;
+                    bits.restart(rst)?;
+                    rst = (rst + 1) & 7;
+                    eobrun = 0;
                     left = restart;
                 }
                 left -= 1;
             }
-            f(block, rs)?;
+            f(block, &mut bits, &mut eobrun)?;
         }
     }
     Some(())
@@ -832,17 +837,9 @@ fn ac_first(
     al: u32,
     restart: usize,
 ) -> Option<()> {
-    let mut bits = Bits::new(entropy);
-    let mut rst = 0u8;
-    let mut eobrun = 0u32;
-    walk_blocks(c, restart, |block, rs| {
-        if rs {
-            bits.restart(rst)?;
-            rst = (rst + 1) & 7;
-            eobrun = 0;
-        }
-        if eobrun > 0 {
-            eobrun -= 1;
+    walk_blocks(c, entropy, restart, |block, bits, eobrun| {
+        if *eobrun > 0 {
+            *eobrun -= 1;
             return Some(());
         }
         let mut k = ss;
@@ -859,11 +856,11 @@ fn ac_first(
             } else if r == 15 {
                 k += 15;
             } else {
-                eobrun = 1 << r;
+                *eobrun = 1 << r;
                 if r > 0 {
-                    eobrun += bits.bits(r as u32)?;
+                    *eobrun += bits.bits(r as u32)?;
                 }
-                eobrun -= 1;
+                *eobrun -= 1;
                 break;
             }
             k += 1;
@@ -883,16 +880,8 @@ fn ac_refine(
     al: u32,
     restart: usize,
 ) -> Option<()> {
-    let mut bits = Bits::new(entropy);
-    let mut rst = 0u8;
-    let mut eobrun = 0u32;
     let p1 = 1i16 << al;
-    walk_blocks(c, restart, |block, rs| {
-        if rs {
-            bits.restart(rst)?;
-            rst = (rst + 1) & 7;
-            eobrun = 0;
-        }
+    walk_blocks(c, entropy, restart, |block, bits, eobrun| {
         // A correction bit for an already nonzero coefficient.
         let correct = |bits: &mut Bits, coef: &mut i16| -> Option<()> {
             if bits.bits(1)? != 0 && *coef & p1 == 0 {
@@ -901,7 +890,7 @@ fn ac_refine(
             Some(())
         };
         let mut k = ss;
-        if eobrun == 0 {
+        if *eobrun == 0 {
             while k <= se {
                 let sym = bits.decode(t)?;
                 let (mut r, s) = (i32::from(sym >> 4), sym & 15);
@@ -913,9 +902,9 @@ fn ac_refine(
                     }
                     new = if bits.bits(1)? != 0 { p1 } else { -p1 };
                 } else if r != 15 {
-                    eobrun = 1 << r;
+                    *eobrun = 1 << r;
                     if r > 0 {
-                        eobrun += bits.bits(r as u32)?;
+                        *eobrun += bits.bits(r as u32)?;
                     }
                     break;
                 }
@@ -924,7 +913,7 @@ fn ac_refine(
                 while k <= se {
                     let coef = &mut block[NATURAL[k]];
                     if *coef != 0 {
-                        correct(&mut bits, coef)?;
+                        correct(bits, coef)?;
                     } else {
                         r -= 1;
                         if r < 0 {
@@ -942,15 +931,15 @@ fn ac_refine(
                 k += 1;
             }
         }
-        if eobrun > 0 {
+        if *eobrun > 0 {
             while k <= se {
                 let coef = &mut block[NATURAL[k]];
                 if *coef != 0 {
-                    correct(&mut bits, coef)?;
+                    correct(bits, coef)?;
                 }
                 k += 1;
             }
-            eobrun -= 1;
+            *eobrun -= 1;
         }
         Some(())
     })
