@@ -12,6 +12,7 @@
 //!   and the only code that touches `ngx`/`nginx-sys`.
 
 pub mod admission;
+pub mod delivery;
 pub mod httpdate;
 pub mod metrics;
 pub mod negotiate;

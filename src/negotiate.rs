@@ -198,14 +198,22 @@ pub fn etag_for(etag: &[u8], token: Token) -> Vec<u8> {
     if token == Token::Orig {
         return etag.to_vec();
     }
+    etag_with(etag, token.as_str())
+}
+
+/// The entity tag with `-<suffix>` appended inside the quotes, weak; a
+/// value that is not an entity tag is returned unchanged. [`etag_for`]'s
+/// suffix is the format; a hinted answer adds its box, so one URL's
+/// answers for two DPRs never share a validator either.
+pub fn etag_with(etag: &[u8], suffix: &str) -> Vec<u8> {
     let opaque = etag.strip_prefix(b"W/").unwrap_or(etag);
     match opaque {
         [b'"', inner @ .., b'"'] if !inner.contains(&b'"') => {
-            let mut out = Vec::with_capacity(etag.len() + 8);
+            let mut out = Vec::with_capacity(etag.len() + suffix.len() + 5);
             out.extend_from_slice(b"W/\"");
             out.extend_from_slice(inner);
             out.push(b'-');
-            out.extend_from_slice(token.as_str().as_bytes());
+            out.extend_from_slice(suffix.as_bytes());
             out.push(b'"');
             out
         }

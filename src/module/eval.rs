@@ -6,11 +6,12 @@
 
 use ngx::http::Request;
 
-use super::conf::{LocConf, OutputValue, Pool, Value};
+use super::conf::{Hint, LocConf, OutputValue, Pool, Value};
 use crate::admission::{Limits, Overload};
 use crate::negotiate::{self, Output, Token};
 use crate::pipeline::{self, Settings};
-use crate::value::{self, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, DEFAULT_WEBP_QUALITY};
+use crate::delivery::{self, Answer, Hints};
+use crate::value::{self, Mode, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, DEFAULT_WEBP_QUALITY};
 
 /// A request's evaluated configuration.
 pub(crate) struct Evaluated {
@@ -18,9 +19,12 @@ pub(crate) struct Evaluated {
     pub settings: Settings,
     /// `$image_resize_rs_format`; `None` for an unusable output value.
     pub token: Option<Token>,
-    /// The format may change with `Accept`: `Vary: Accept`, and the token
-    /// in the ETag.
-    pub varies: bool,
+    /// The box after the DPR, the client's width and the ladder, for a
+    /// resize or crop; `None` for the other modes.
+    pub answer: Option<Answer>,
+    /// The `Vary` value: `Accept` when the format varies, then the headers
+    /// the hints read; empty for none.
+    pub vary: String,
     /// The pool the job runs on; `None`: inline (no pool configured, or a
     /// `test`/`size` that costs less than posting it).
     pub offload: Option<Pool>,
@@ -44,13 +48,23 @@ pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
     // From this request's output value, so a variable that gives `original`
     // negotiates (and says so in Vary and the ETag) like a static one.
     let varies = output.is_some_and(|o| negotiate::varies(o, formats.as_slice()));
+    let mode = conf.mode();
+    let (mut width, mut height) = (conf.width.get(r), conf.height.get(r));
+    let answer = matches!(mode, Mode::Resize | Mode::Crop).then(|| answer(conf, r, width, height));
+    if let Some(a) = answer {
+        (width, height) = (a.width, a.height);
+    }
+    let cap = |q: u64| match (answer, &conf.save_data) {
+        (Some(a), Some(Some((_, cap)))) => a.quality(q, *cap),
+        _ => q,
+    };
     let settings = Settings {
-        mode: conf.mode(),
-        width: conf.width.get(r),
-        height: conf.height.get(r),
+        mode,
+        width,
+        height,
         angle: conf.angle.get(r),
-        jpeg_quality: get(conf.jpeg_quality, DEFAULT_JPEG_QUALITY.into()),
-        webp_quality: get(conf.webp_quality, DEFAULT_WEBP_QUALITY.into()),
+        jpeg_quality: cap(get(conf.jpeg_quality, DEFAULT_JPEG_QUALITY.into())),
+        webp_quality: cap(get(conf.webp_quality, DEFAULT_WEBP_QUALITY.into())),
         sharpen: get(conf.sharpen, 0),
         transparency: conf.transparency != 0,
         interlace: conf.interlace == 1,
@@ -59,13 +73,14 @@ pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
         negotiated: varies,
         auto_orient: conf.auto_orient != 0,
         // Checked at merge (1..=MAX_QUALITY, 1..=MAX_AVIF_SPEED).
-        avif_quality: conf.avif_quality as u32,
+        avif_quality: cap(conf.avif_quality as u64) as u32,
         avif_speed: conf.avif_speed as u32,
     };
     Evaluated {
         settings,
         token,
-        varies,
+        answer,
+        vary: vary(conf, varies, answer),
         offload: conf
             .thread_pool()
             .filter(|_| !pipeline::is_cheap(settings.mode)),
@@ -73,6 +88,21 @@ pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
         overload: conf.overload,
         server_timing: conf.server_timing == 1,
         checks_validators: conf.may_vary(),
+    }
+}
+
+impl Evaluated {
+    /// What the reply's ETag gets appended: the format where it is not the
+    /// original's, and the box where a hint chose it; `None`: the origin's
+    /// tag as it is.
+    pub(crate) fn etag_suffix(&self) -> Option<String> {
+        let token = self.token.filter(|&t| t != Token::Orig);
+        let hinted = self.answer.filter(Answer::hinted);
+        match (token, hinted) {
+            (None, None) => None,
+            (Some(t), None) => Some(t.as_str().to_string()),
+            (t, Some(a)) => Some(a.key(t.unwrap_or(Token::Orig).as_str()).replace('/', "-")),
+        }
     }
 }
 
@@ -104,6 +134,67 @@ pub(crate) fn format_token(conf: &LocConf, r: &Request) -> Option<Token> {
     let output = output(conf, r)?;
     let formats = conf.formats.unwrap_or_default();
     Some(negotiate::token(output, formats.as_slice(), accept(r)))
+}
+
+/// The box this request is answered with, from the URL's `width`×`height`
+/// and the location's ladders and hints.
+fn answer(conf: &LocConf, r: &Request, width: u64, height: u64) -> Answer {
+    let hint = |h: &Option<Hint>| h.as_ref().map(|h| h.value.get(r).map(|v| v.as_bytes()));
+    let hints = Hints {
+        dpr: conf.dpr.as_ref().and_then(hint),
+        client_width: conf.client_width.as_ref().and_then(hint),
+        save_data: conf
+            .save_data
+            .as_ref()
+            .and_then(|s| s.as_ref().map(|(h, _)| h.value.get(r).map(|v| v.as_bytes()))),
+    };
+    delivery::answer(width, height, conf.policy(), hints)
+}
+
+/// `Vary`: `Accept` where the format negotiates, and each hint header the
+/// answer read.
+fn vary(conf: &LocConf, varies: bool, answer: Option<Answer>) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    if varies {
+        names.push("Accept");
+    }
+    if let Some(a) = answer {
+        fn header(h: &Option<Option<Hint>>) -> Option<&str> {
+            h.as_ref()
+                .and_then(Option::as_ref)
+                .and_then(|h| h.header.as_deref())
+        }
+        let sd = conf
+            .save_data
+            .as_ref()
+            .and_then(Option::as_ref)
+            .and_then(|(h, _)| h.header.as_deref());
+        for (used, name) in [
+            (a.used_dpr, header(&conf.dpr)),
+            (a.used_client_width, header(&conf.client_width)),
+            (a.used_save_data, sd),
+        ] {
+            if let (true, Some(n)) = (used, name) {
+                names.push(n);
+            }
+        }
+    }
+    names.join(", ")
+}
+
+/// `$image_resize_rs_key` for a request the filter has not evaluated:
+/// the format token and the box of `image_resize_rs_box` (else of the
+/// location's resize or crop). `None` where neither gives a box.
+pub(crate) fn key(conf: &LocConf, r: &Request) -> Option<String> {
+    let (w, h) = match conf.key_box {
+        Some((w, h)) => (w.get(r), h.get(r)),
+        None if matches!(conf.mode(), Mode::Resize | Mode::Crop) => {
+            (conf.width.get(r), conf.height.get(r))
+        }
+        None => return None,
+    };
+    let token = format_token(conf, r)?;
+    Some(answer(conf, r, w, h).key(token.as_str()))
 }
 
 fn accept(r: &Request) -> Option<&[u8]> {

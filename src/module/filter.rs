@@ -103,6 +103,11 @@ impl Ctx {
         self.eval.token
     }
 
+    /// `$image_resize_rs_key` as evaluated for this request.
+    pub(crate) fn key(&self) -> Option<String> {
+        Some(self.eval.answer?.key(self.eval.token?.as_str()))
+    }
+
     fn update(&self, f: impl FnOnce(&mut Stats)) {
         let mut s = self.stats.get();
         f(&mut s);

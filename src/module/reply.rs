@@ -13,7 +13,7 @@ use ngx::http::Request;
 use super::eval::Evaluated;
 use super::request::{find_header, hide_header, push_header, request_header};
 use crate::httpdate;
-use crate::negotiate::{self, Token};
+use crate::negotiate;
 
 /// The next filters in nginx's chain: written once by postconfiguration
 /// (which puts ours on top of the chain, where the module order places
@@ -118,14 +118,14 @@ pub(crate) fn weak_etag(r: &mut Request) {
 /// the format in the ETag so that no conditional request gets a 304 for
 /// another format's body.
 pub(crate) fn vary_by_format(r: &mut Request, eval: &Evaluated) {
-    if eval.varies {
-        let _ = push_header(r, "Vary", b"Accept");
+    if !eval.vary.is_empty() {
+        let _ = push_header(r, "Vary", eval.vary.as_bytes());
     }
-    let Some(token) = eval.token.filter(|&t| t != Token::Orig) else {
+    let Some(suffix) = eval.etag_suffix() else {
         return;
     };
     if let Some(v) = etag(r) {
-        set_etag(r, Some(negotiate::etag_for(&v, token)));
+        set_etag(r, Some(negotiate::etag_with(&v, &suffix)));
     }
 }
 
@@ -141,9 +141,9 @@ pub(crate) fn not_modified(r: &mut Request, eval: &Evaluated) -> bool {
     if let Some(inm) = inm {
         // If-None-Match decides alone when present (RFC 9110 13.2.2).
         let Some(etag) = etag(r) else { return false };
-        let ours = match eval.token {
-            Some(t) if t != Token::Orig => negotiate::etag_for(&etag, t),
-            _ => etag,
+        let ours = match eval.etag_suffix() {
+            Some(suffix) => negotiate::etag_with(&etag, &suffix),
+            None => etag,
         };
         return negotiate::if_none_match(&inm, &ours);
     }

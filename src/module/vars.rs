@@ -11,6 +11,9 @@
 //!   from the request alone where the filter has not evaluated it — a front
 //!   `proxy_cache_key` including it keeps one entry per format, not one per
 //!   Accept string.
+//! - `$image_resize_rs_key`: that token and the box the request is
+//!   answered with (after the DPR, the client's width and the ladder):
+//!   the rest of a front cache key that no URL size or hint header splits.
 //! - `$image_resize_rs_s3_*`: what `proxy_pass` and `proxy_set_header` need
 //!   to fetch a private object with SigV4 ([`super::s3vars`]), and the
 //!   hidden slot that memoises the signature.
@@ -76,7 +79,7 @@ const IN: usize = 2;
 const OUT: usize = 3;
 const SOURCE: usize = 4;
 
-static VARIABLES: [Variable; 14] = [
+static VARIABLES: [Variable; 15] = [
     var("image_resize_rs_s3_url", s3_field, s3vars::URL),
     var(
         "image_resize_rs_s3_authorization",
@@ -111,6 +114,7 @@ static VARIABLES: [Variable; 14] = [
     var("image_resize_rs_out", stats, OUT),
     var("image_resize_rs_source", stats, SOURCE),
     var("image_resize_rs_format", format, 0),
+    var("image_resize_rs_key", key, 0),
 ];
 
 /// preconfiguration: declare the variables (`Err` is logged by nginx).
@@ -232,6 +236,17 @@ fn format(r: &mut Request, _: usize) -> Result<Found<'_>, Failed> {
         None => Module::location_conf(r).and_then(|conf| eval::format_token(conf, r)),
     };
     Ok(token.map_or(Found::Not, |t| Found::Static(t.as_str())))
+}
+
+/// `$image_resize_rs_key`: the format and box this request is answered
+/// with ([`crate::delivery::Answer::key`]), as the filter evaluated it, else
+/// computed from the request and its location now.
+fn key(r: &mut Request, _: usize) -> Result<Found<'_>, Failed> {
+    let key = match filter::ctx(r) {
+        Some(ctx) => ctx.key(),
+        None => Module::location_conf(r).and_then(|conf| eval::key(conf, r)),
+    };
+    Ok(key.map_or(Found::Not, Found::Text))
 }
 
 /// `$image_resize_rs_s3_*`: a field of the request's signature.

@@ -14,14 +14,15 @@ use ngx::core::NGX_CONF_OK;
 use ngx::ffi::{
     ngx_command_t, ngx_conf_set_flag_slot, ngx_conf_set_num_slot, ngx_conf_set_size_slot,
     ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_ANY, NGX_CONF_FLAG,
-    NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_CONF_TAKE123, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET,
+    NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_CONF_TAKE123, NGX_CONF_TAKE2, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET,
     NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF,
 };
 use ngx::ngx_string;
 
 use super::ext::{ConfError, ConfExt};
-use super::{CredentialSource, LocConf, OutputValue, ThreadPool, Value};
+use super::{CredentialSource, Hint, LocConf, OutputValue, ThreadPool, Value};
 use crate::admission;
+use crate::delivery::{self, Ladder};
 use crate::negotiate::{self, Formats};
 use crate::s3::{self, Addressing, Bucket, Credentials, Endpoint};
 use crate::value::{self, FilterArgs, Mode};
@@ -398,6 +399,86 @@ fn credentials(cf: &mut ngx_conf_t, args: &[ngx_str_t]) -> Result<CredentialSour
     Ok(CredentialSource::Static(creds))
 }
 
+/// `image_resize_rs_widths N ... | off;`
+struct Widths;
+
+impl Directive for Widths {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.widths)?;
+        conf.widths = Some(Ladder::parse(&words(args))?);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_heights N ... | off;`
+struct Heights;
+
+impl Directive for Heights {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.heights)?;
+        conf.heights = Some(Ladder::parse(&words(args))?);
+        Ok(())
+    }
+}
+
+/// A hint's value (`off`: none), with the header it reads for `Vary`.
+fn hint(cf: &mut ngx_conf_t, arg: ngx_str_t) -> Result<Option<Hint>, ConfError> {
+    if arg.as_bytes() == b"off" {
+        return Ok(None);
+    }
+    Ok(Some(Hint {
+        value: cf.complex_value(arg)?,
+        header: delivery::header_of(arg.as_bytes()),
+    }))
+}
+
+/// `image_resize_rs_dpr VALUE | off;`
+struct Dpr;
+
+impl Directive for Dpr {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.dpr)?;
+        conf.dpr = Some(hint(cf, args[0])?);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_client_width VALUE | off;`
+struct ClientWidth;
+
+impl Directive for ClientWidth {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.client_width)?;
+        conf.client_width = Some(hint(cf, args[0])?);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_save_data VALUE [quality=N] | off;`
+struct SaveData;
+
+impl Directive for SaveData {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.save_data)?;
+        let (_, cap) = delivery::parse_save_data_args(&words(args))?;
+        conf.save_data = Some(hint(cf, args[0])?.map(|h| (h, cap)));
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_box WIDTH HEIGHT;`
+struct KeyBox;
+
+impl Directive for KeyBox {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.key_box)?;
+        let w = value_arg(cf, args[0], value::static_dimension)?;
+        let h = value_arg(cf, args[1], value::static_dimension)?;
+        conf.key_box = Some((w, h));
+        Ok(())
+    }
+}
+
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
 /// A directive set by one of our [`Directive`]s.
@@ -423,7 +504,7 @@ const fn slot(
 }
 
 /// nginx reads the table during configuration parsing only.
-pub(crate) static mut COMMANDS: [ngx_command_t; 26] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 32] = [
     ours::<Filter>(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -537,6 +618,30 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 26] = [
     ours::<Metrics>(
         ngx_string!("image_resize_rs_metrics"),
         NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+    ),
+    ours::<Widths>(
+        ngx_string!("image_resize_rs_widths"),
+        ANY_LEVEL | NGX_CONF_1MORE,
+    ),
+    ours::<Heights>(
+        ngx_string!("image_resize_rs_heights"),
+        ANY_LEVEL | NGX_CONF_1MORE,
+    ),
+    ours::<Dpr>(
+        ngx_string!("image_resize_rs_dpr"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<ClientWidth>(
+        ngx_string!("image_resize_rs_client_width"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<SaveData>(
+        ngx_string!("image_resize_rs_save_data"),
+        ANY_LEVEL | NGX_CONF_TAKE12,
+    ),
+    ours::<KeyBox>(
+        ngx_string!("image_resize_rs_box"),
+        ANY_LEVEL | NGX_CONF_TAKE2,
     ),
     ngx_command_t::empty(),
 ];

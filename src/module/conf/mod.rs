@@ -15,6 +15,7 @@ use ngx::core::NGX_CONF_OK;
 use ngx::ffi::{ngx_conf_t, ngx_flag_t, ngx_int_t};
 
 use crate::admission::{Limits, Overload};
+use crate::delivery::{Ladder, Policy};
 use crate::negotiate::{Formats, Output};
 use crate::s3::{Addressing, Bucket, Credentials, Endpoint};
 use crate::value::{
@@ -80,6 +81,26 @@ pub(crate) struct LocConf {
     pub queue: Option<Limits>,
     /// `image_resize_rs_overload`.
     pub overload: Option<Overload>,
+    /// `image_resize_rs_widths` / `_heights`: `Some(None)` is `off`.
+    pub widths: Option<Option<Ladder>>,
+    pub heights: Option<Option<Ladder>>,
+    /// `image_resize_rs_dpr`, `_client_width`, `_save_data` (with its
+    /// quality cap): `Some(None)` is `off`.
+    pub dpr: Option<Option<Hint>>,
+    pub client_width: Option<Option<Hint>>,
+    pub save_data: Option<Option<(Hint, u32)>>,
+    /// `image_resize_rs_box W H`: the box `$image_resize_rs_key` is computed
+    /// from in a location that does not resize (the front cache's).
+    pub key_box: Option<(Value, Value)>,
+}
+
+/// A client hint's value (`$http_sec_ch_dpr`, `$arg_dpr`, ...) and the
+/// request header it reads, for `Vary`, when it is exactly one
+/// `$http_NAME`.
+#[derive(Clone, Debug)]
+pub(crate) struct Hint {
+    pub value: Complex,
+    pub header: Option<String>,
 }
 
 /// `image_resize_rs_output`'s value.
@@ -146,6 +167,12 @@ impl Default for LocConf {
             jobs: None,
             queue: None,
             overload: None,
+            widths: None,
+            heights: None,
+            dpr: None,
+            client_width: None,
+            save_data: None,
+            key_box: None,
         }
     }
 }
@@ -166,6 +193,22 @@ impl LocConf {
             self.output,
             Some(OutputValue::Static(o)) if o != Output::Original
         ) && self.formats.is_some_and(|f| !f.as_slice().is_empty())
+            || self.hinted()
+    }
+
+    /// A client hint is configured: the same URL may get another box.
+    pub(crate) fn hinted(&self) -> bool {
+        self.dpr.as_ref().is_some_and(Option::is_some)
+            || self.client_width.as_ref().is_some_and(Option::is_some)
+            || self.save_data.as_ref().is_some_and(Option::is_some)
+    }
+
+    /// The ladders that bound this location's boxes.
+    pub(crate) fn policy(&self) -> Policy<'_> {
+        Policy {
+            widths: self.widths.as_ref().and_then(Option::as_ref),
+            heights: self.heights.as_ref().and_then(Option::as_ref),
+        }
     }
 
     /// The worker's admission limits (the same in every location: the
@@ -237,6 +280,7 @@ impl LocConf {
         self.jobs = self.jobs.or(prev.jobs);
         self.queue = self.queue.or(prev.queue);
         self.overload = self.overload.or(prev.overload);
+        self.merge_delivery(prev)?;
         self.thread_pool = self.thread_pool.or(prev.thread_pool);
         if self.thread_pool.is_none() && self.mode() != Mode::Off {
             // Nothing said: offload to nginx's implicit "default" pool
@@ -244,6 +288,28 @@ impl LocConf {
             self.thread_pool = Some(directives::default_pool(cf));
         }
         self.merge_s3(prev)
+    }
+
+    fn merge_delivery(&mut self, prev: &LocConf) -> Result<(), String> {
+        fn inherit<T: Clone>(v: &mut Option<T>, prev: &Option<T>) {
+            if v.is_none() {
+                *v = prev.clone();
+            }
+        }
+        inherit(&mut self.widths, &prev.widths);
+        inherit(&mut self.heights, &prev.heights);
+        inherit(&mut self.dpr, &prev.dpr);
+        inherit(&mut self.client_width, &prev.client_width);
+        inherit(&mut self.save_data, &prev.save_data);
+        inherit(&mut self.key_box, &prev.key_box);
+        if self.client_width.as_ref().is_some_and(Option::is_some) && self.policy().widths.is_none()
+        {
+            // Unbounded, a width hint would be a cache entry per value.
+            return Err(
+                "\"image_resize_rs_client_width\" needs \"image_resize_rs_widths\"".into(),
+            );
+        }
+        Ok(())
     }
 
     fn merge_s3(&mut self, prev: &LocConf) -> Result<(), String> {
