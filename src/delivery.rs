@@ -114,8 +114,14 @@ pub fn parse_save_data(v: Option<&[u8]>) -> bool {
 }
 
 fn trim(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(s.len());
-    let end = s.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = s
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &s[start..end]
 }
 
@@ -308,7 +314,9 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         let mut x = 12345u64;
         for _ in 0..1000 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let w = 1 + (x >> 33) % 9999;
             let dpr = ["1", "1.5", "2", "2.625", "3", "7", "x"][(x >> 20) as usize % 7];
             let hints = Hints {
@@ -405,15 +413,32 @@ mod tests {
         assert!(!a.save_data && a.used_save_data);
         assert_eq!(a.quality(80, 50), 80);
         assert_eq!(a.key("orig"), "orig/300x200");
-        let a = answer(300, 200, Policy::default(), Hints { save_data: Some(None), ..Hints::default() });
+        let a = answer(
+            300,
+            200,
+            Policy::default(),
+            Hints {
+                save_data: Some(None),
+                ..Hints::default()
+            },
+        );
         assert!(!a.save_data && a.used_save_data);
     }
 
     #[test]
     fn headers_named_by_values() {
-        assert_eq!(header_of(b"$http_sec_ch_dpr").as_deref(), Some("Sec-CH-DPR"));
-        assert_eq!(header_of(b"${http_save_data}").as_deref(), Some("Save-Data"));
-        assert_eq!(header_of(b"$http_x_my_width").as_deref(), Some("X-My-Width"));
+        assert_eq!(
+            header_of(b"$http_sec_ch_dpr").as_deref(),
+            Some("Sec-CH-DPR")
+        );
+        assert_eq!(
+            header_of(b"${http_save_data}").as_deref(),
+            Some("Save-Data")
+        );
+        assert_eq!(
+            header_of(b"$http_x_my_width").as_deref(),
+            Some("X-My-Width")
+        );
         assert_eq!(header_of(b"$arg_dpr"), None);
         assert_eq!(header_of(b"$http_dpr$arg_x"), None);
         assert_eq!(header_of(b"2"), None);
@@ -421,8 +446,14 @@ mod tests {
 
     #[test]
     fn save_data_arguments() {
-        assert_eq!(parse_save_data_args(&[b"$http_save_data"]), Ok((&b"$http_save_data"[..], 50)));
-        assert_eq!(parse_save_data_args(&[b"$x", b"quality=30"]), Ok((&b"$x"[..], 30)));
+        assert_eq!(
+            parse_save_data_args(&[b"$http_save_data"]),
+            Ok((&b"$http_save_data"[..], 50))
+        );
+        assert_eq!(
+            parse_save_data_args(&[b"$x", b"quality=30"]),
+            Ok((&b"$x"[..], 30))
+        );
         assert!(parse_save_data_args(&[b"$x", b"quality=0"]).is_err());
         assert!(parse_save_data_args(&[b"$x", b"q=30"]).is_err());
     }

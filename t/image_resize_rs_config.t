@@ -89,6 +89,26 @@ my %bad = (
 		qr/"image_resize_rs_queue" directive invalid value "timeout=0"/,
 	http_level('image_resize_rs_queue size=1x;') =>
 		qr/"image_resize_rs_queue" directive invalid value "size=1x"/,
+	'image_resize_rs_widths 0;' =>
+		qr/"image_resize_rs_widths" directive invalid value "0"/,
+	'image_resize_rs_heights 100 abc;' =>
+		qr/"image_resize_rs_heights" directive invalid value "abc"/,
+	'image_resize_rs_widths 100 16385;' =>
+		qr/"image_resize_rs_widths" directive invalid value "16385"/,
+	'image_resize_rs_widths;' =>
+		qr/invalid number of arguments in "image_resize_rs_widths"/,
+	'image_resize_rs_dpr $http_sec_ch_dpr $arg_dpr;' =>
+		qr/invalid number of arguments in "image_resize_rs_dpr"/,
+	'image_resize_rs_client_width $http_sec_ch_width;' =>
+		qr/"image_resize_rs_client_width" needs "image_resize_rs_widths"/,
+	'image_resize_rs_save_data $http_save_data q=10;' =>
+		qr/"image_resize_rs_save_data" directive invalid parameter "q=10"/,
+	'image_resize_rs_save_data $http_save_data quality=0;' =>
+		qr/"image_resize_rs_save_data" directive invalid value "0"/,
+	'image_resize_rs_box 10;' =>
+		qr/invalid number of arguments in "image_resize_rs_box"/,
+	'image_resize_rs_box 0 10;' =>
+		qr/"image_resize_rs_box" directive invalid parameter "0"/,
 );
 
 # A directive at http level, from inside conf()'s location block.
@@ -101,7 +121,7 @@ sub http_level {
 delete @ENV{qw/ AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN /};
 
 $t->write_file_expand('nginx.conf', conf('image_resize_rs resize 10 10;'));
-$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 4);
+$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 5);
 
 ###############################################################################
 
@@ -159,6 +179,13 @@ is($rc, 0, 'size with buffer accepted');
 	. http_level('image_resize_rs_jobs auto; '
 	. 'image_resize_rs_queue length=10 size=8m timeout=500ms;'));
 is($rc, 0, 'admission directives accepted') or diag($out);
+
+($rc, $out) = check($t, 'image_resize_rs resize $arg_w -; '
+	. 'image_resize_rs_widths off; image_resize_rs_dpr off; '
+	. http_level('image_resize_rs_widths 320 160; image_resize_rs_heights 100; '
+	. 'image_resize_rs_dpr $http_sec_ch_dpr; image_resize_rs_save_data $http_save_data quality=30; '
+	. 'image_resize_rs_client_width $http_sec_ch_width; image_resize_rs_box $arg_w $arg_h;'));
+is($rc, 0, 'delivery directives accepted') or diag($out);
 
 {
 	local $ENV{AWS_ACCESS_KEY_ID} = 'AKIDENV';

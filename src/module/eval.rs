@@ -8,9 +8,9 @@ use ngx::http::Request;
 
 use super::conf::{Hint, LocConf, OutputValue, Pool, Value};
 use crate::admission::{Limits, Overload};
+use crate::delivery::{self, Answer, Hints};
 use crate::negotiate::{self, Output, Token};
 use crate::pipeline::{self, Settings};
-use crate::delivery::{self, Answer, Hints};
 use crate::value::{self, Mode, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, DEFAULT_WEBP_QUALITY};
 
 /// A request's evaluated configuration.
@@ -143,10 +143,10 @@ fn answer(conf: &LocConf, r: &Request, width: u64, height: u64) -> Answer {
     let hints = Hints {
         dpr: conf.dpr.as_ref().and_then(hint),
         client_width: conf.client_width.as_ref().and_then(hint),
-        save_data: conf
-            .save_data
-            .as_ref()
-            .and_then(|s| s.as_ref().map(|(h, _)| h.value.get(r).map(|v| v.as_bytes()))),
+        save_data: conf.save_data.as_ref().and_then(|s| {
+            s.as_ref()
+                .map(|(h, _)| h.value.get(r).map(|v| v.as_bytes()))
+        }),
     };
     delivery::answer(width, height, conf.policy(), hints)
 }

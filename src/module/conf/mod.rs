@@ -296,18 +296,18 @@ impl LocConf {
                 *v = prev.clone();
             }
         }
+        // Checked where it is set; inherited into a location without a
+        // ladder, it is ignored there.
+        let own_client_width = self.client_width.as_ref().is_some_and(Option::is_some);
         inherit(&mut self.widths, &prev.widths);
         inherit(&mut self.heights, &prev.heights);
         inherit(&mut self.dpr, &prev.dpr);
         inherit(&mut self.client_width, &prev.client_width);
         inherit(&mut self.save_data, &prev.save_data);
         inherit(&mut self.key_box, &prev.key_box);
-        if self.client_width.as_ref().is_some_and(Option::is_some) && self.policy().widths.is_none()
-        {
+        if own_client_width && self.policy().widths.is_none() {
             // Unbounded, a width hint would be a cache entry per value.
-            return Err(
-                "\"image_resize_rs_client_width\" needs \"image_resize_rs_widths\"".into(),
-            );
+            return Err("\"image_resize_rs_client_width\" needs \"image_resize_rs_widths\"".into());
         }
         Ok(())
     }
