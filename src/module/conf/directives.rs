@@ -423,7 +423,7 @@ const fn slot(
 }
 
 /// nginx reads the table during configuration parsing only.
-pub(crate) static mut COMMANDS: [ngx_command_t; 26] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 27] = [
     ours::<Filter>(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -537,6 +537,12 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 26] = [
     ours::<Metrics>(
         ngx_string!("image_resize_rs_metrics"),
         NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+    ),
+    slot(
+        ngx_string!("image_resize_rs_never_larger"),
+        ANY_LEVEL | NGX_CONF_FLAG,
+        ngx_conf_set_flag_slot,
+        offset_of!(LocConf, never_larger),
     ),
     ngx_command_t::empty(),
 ];

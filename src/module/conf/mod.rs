@@ -80,6 +80,8 @@ pub(crate) struct LocConf {
     pub queue: Option<Limits>,
     /// `image_resize_rs_overload`.
     pub overload: Option<Overload>,
+    /// `image_resize_rs_never_larger` (nginx's flag slot).
+    pub never_larger: ngx_flag_t,
 }
 
 /// `image_resize_rs_output`'s value.
@@ -146,6 +148,7 @@ impl Default for LocConf {
             jobs: None,
             queue: None,
             overload: None,
+            never_larger: NGX_CONF_UNSET,
         }
     }
 }
@@ -237,6 +240,7 @@ impl LocConf {
         self.jobs = self.jobs.or(prev.jobs);
         self.queue = self.queue.or(prev.queue);
         self.overload = self.overload.or(prev.overload);
+        merge_flag(&mut self.never_larger, prev.never_larger, 1);
         self.thread_pool = self.thread_pool.or(prev.thread_pool);
         if self.thread_pool.is_none() && self.mode() != Mode::Off {
             // Nothing said: offload to nginx's implicit "default" pool
