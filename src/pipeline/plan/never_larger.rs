@@ -135,7 +135,10 @@ mod tests {
     fn bigger_and_unchanged_and_accepted_and_on() {
         let avif = out(Token::Avif, true);
         assert!(send_original(Jpeg, 1000, 1001, true, &avif));
-        assert!(!send_original(Jpeg, 1000, 1000, true, &avif), "equal: the new one");
+        assert!(
+            !send_original(Jpeg, 1000, 1000, true, &avif),
+            "equal: the new one"
+        );
         assert!(!send_original(Jpeg, 1000, 999, true, &avif));
         assert!(!send_original(Jpeg, 1000, 5000, false, &avif));
         assert!(!send_original(Webp, 1000, 5000, true, &avif));

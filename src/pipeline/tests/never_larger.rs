@@ -90,7 +90,14 @@ fn a_conversion_that_saves_bytes_is_sent() {
     let src = gen::generate(Kind::Jpeg, 80, 60).unwrap();
     for token in [Token::Avif, Token::Webp] {
         let (ty, len) = made(process_with(&src, &fits(), &negotiated(token)).unwrap());
-        assert_eq!(ty, if token == Token::Avif { ImageType::Avif } else { ImageType::Webp });
+        assert_eq!(
+            ty,
+            if token == Token::Avif {
+                ImageType::Avif
+            } else {
+                ImageType::Webp
+            }
+        );
         assert!(len < src.len(), "{token:?}: {len} vs {}", src.len());
     }
 }
@@ -102,7 +109,11 @@ fn each_format_decides_on_its_own_size() {
     let plan = plan(Operation::Resize, 300, 300);
     let (_, webp) = made(process_with(&src, &plan, &off(negotiated(Token::Webp))).unwrap());
     let (_, avif) = made(process_with(&src, &plan, &negotiated(Token::Avif)).unwrap());
-    assert!(webp > src.len() && avif < src.len(), "png {} webp {webp} avif {avif}", src.len());
+    assert!(
+        webp > src.len() && avif < src.len(),
+        "png {} webp {webp} avif {avif}",
+        src.len()
+    );
     assert!(matches!(
         process_with(&src, &plan, &negotiated(Token::Webp)).unwrap(),
         Reply::OriginalSmaller {
@@ -187,7 +198,11 @@ fn read_force(jpeg: &[u8]) -> bool {
 fn a_forced_other_format_is_always_sent() {
     let src = low(80, 60);
     let (ty, len) = made(process_with(&src, &fits(), &forced(Token::Avif)).unwrap());
-    assert!(ty == ImageType::Avif && len > src.len(), "{len} vs {}", src.len());
+    assert!(
+        ty == ImageType::Avif && len > src.len(),
+        "{len} vs {}",
+        src.len()
+    );
     // A WebP original: its Accept must name WebP, and a forced AVIF does not.
     let webp = gen::generate(Kind::Webp, 40, 30).unwrap();
     let (ty, _) = made(process_with(&webp, &fits(), &forced(Token::Avif)).unwrap());
@@ -217,7 +232,10 @@ fn settings_carry_the_directive() {
     let mut stages = Stages::default();
     let r = run(&src, &s, &mut stages, &AtomicBool::new(false)).unwrap();
     assert!(matches!(r, Reply::OriginalSmaller { .. }), "{r:?}");
-    assert!(stages.encode_us > 0, "the encoder ran: that is how it knows");
+    assert!(
+        stages.encode_us > 0,
+        "the encoder ran: that is how it knows"
+    );
     assert_eq!(stages.source, (80, 60));
     let s = Settings {
         never_larger: false,
