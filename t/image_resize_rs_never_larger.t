@@ -71,6 +71,10 @@ http {
             alias %%TESTDIR%%/;
             image_resize_rs resize 150 150;
         }
+
+        location = /metrics {
+            image_resize_rs_metrics;
+        }
     }
 
     server {
@@ -103,7 +107,7 @@ my $lowexif = substr($low, 0, 2) . "\xff\xe1" . pack('n', length($pad) + 2)
 	. $pad . substr($low, 2);
 $t->write_file('lowexif.jpg', $lowexif);
 
-$t->try_run('no image_resize_rs_never_larger')->plan(30);
+$t->try_run('no image_resize_rs_never_larger')->plan(31);
 
 ###############################################################################
 
@@ -186,6 +190,13 @@ is(response_header($second, 'X-Cache'), 'HIT', 'front: second request a hit');
 ok(response_body($r) eq $low && response_body($second) eq $low,
 	'front: the original bytes both times');
 is(response_header($second, 'Content-Type'), 'image/jpeg', 'front: jpeg type');
+
+# The shared counters: four asis-smaller replies (avif, webp, force, the
+# front's miss).
+
+like(response_body(get('/metrics')),
+	qr/^image_resize_rs_replies_total\{outcome="asis-smaller",reason=""\} 4$/m,
+	'metrics: asis-smaller counted');
 
 $t->stop();
 
