@@ -21,9 +21,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// Outcomes (`$image_resize_rs_status` before the colon). `incomplete`: the
 /// request ended before the filter answered (the client went away while the
 /// body was read).
-pub const OUTCOMES: [&str; 10] = [
+pub const OUTCOMES: [&str; 11] = [
     "resized",
     "asis",
+    "asis-smaller",
     "json",
     "passed",
     "head",
@@ -93,7 +94,7 @@ pub const MAX_WORKERS: usize = 64;
 
 /// "irsmetr" and the layout's version: a zone left by another layout (a
 /// reload onto a new build of the module) is not reused.
-const MAGIC: u64 = 0x6972_736d_6574_7202;
+const MAGIC: u64 = 0x6972_736d_6574_7203;
 
 #[repr(C)]
 struct Histogram {
@@ -553,15 +554,23 @@ mod tests {
             ..Default::default()
         });
         z.reply(&Reply::default());
+        z.reply(&Reply {
+            outcome: "asis-smaller",
+            received: 0,
+            ..Default::default()
+        });
         let s = z.snapshot(|_| true);
-        assert_eq!(s.replies[0][0], 1);
-        assert_eq!(s.replies[6][1], 1);
+        let o = |name| index(&OUTCOMES, name).unwrap();
+        assert_eq!(s.replies[o("asis-smaller")][0], 1, "never_larger's status");
+        assert_eq!(s.replies[o("resized")][0], 1);
+        assert_eq!(s.replies[o("refused")][1], 1);
         assert_eq!(
-            s.replies[6][REASONS.len() - 1],
+            s.replies[o("refused")][REASONS.len() - 1],
             1,
             "unknown reason is other"
         );
-        assert_eq!(s.replies[9][0], 1, "no outcome is incomplete");
+        assert_eq!(s.replies[o("incomplete")][0], 1, "no outcome is incomplete");
+        assert_eq!(o("incomplete"), OUTCOMES.len() - 1, "the fallback is last");
         assert_eq!((s.received_bytes, s.sent_bytes), (1010, 200));
         // decode 3 ms falls in le=0.005; total counted twice.
         assert_eq!(s.stages[0].buckets[3], 1);

@@ -121,7 +121,7 @@ sub http_level {
 delete @ENV{qw/ AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN /};
 
 $t->write_file_expand('nginx.conf', conf('image_resize_rs resize 10 10;'));
-$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 5);
+$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 5 + 5);
 
 ###############################################################################
 
@@ -194,5 +194,21 @@ is($rc, 0, 'delivery directives accepted') or diag($out);
 		'image_resize_rs_s3_bucket photos; image_resize_rs_s3_key $uri;');
 	is($rc, 0, 'credentials from the environment');
 }
+
+# image_resize_rs_never_larger: a flag at every level.
+
+($rc, $out) = check($t, 'image_resize_rs_never_larger off; '
+	. http_level('image_resize_rs_never_larger on;'));
+is($rc, 0, 'never_larger accepted in http and location') or diag($out);
+($rc, $out) = check($t, 'image_resize_rs_never_larger maybe;');
+isnt($rc, 0, 'never_larger: rejected value');
+like($out, qr/invalid value "maybe" in "image_resize_rs_never_larger" directive, it must be "on" or "off" in .*check\.conf:\d+/,
+	'never_larger: message');
+($rc, $out) = check($t, 'image_resize_rs_never_larger on; image_resize_rs_never_larger off;');
+like($out, qr/"image_resize_rs_never_larger" directive is duplicate/,
+	'never_larger: duplicate');
+($rc, $out) = check($t, 'image_resize_rs_never_larger;');
+like($out, qr/invalid number of arguments in "image_resize_rs_never_larger"/,
+	'never_larger: no argument');
 
 ###############################################################################

@@ -20,7 +20,7 @@ use image_resize_rs::pipeline::{sniff, ImageType};
 
 const USAGE: &str = "usage:
   irs-tool gen <kind> <W> <H> <out-file>
-    kinds: jpeg png gif webp png-indexed-trns jpeg-progressive jpeg-exif png-palette64
+    kinds: jpeg png gif webp png-indexed-trns jpeg-progressive jpeg-exif jpeg-low png-palette64
            jpeg-gps jpeg-p3 png-p3 webp-p3 jpeg-orient-1..8 png-orient-1..8 webp-orient-1..8
   irs-tool info <file>
   irs-tool corner <file> <x> <y>
@@ -271,7 +271,7 @@ fn cmd_resize(input: &str, w: &str, h: &str, out: &str) -> Result<String, String
     };
     let bytes = match process_lossless(&data, &plan).map_err(|e| e.to_string())? {
         Reply::Image { bytes, .. } => bytes,
-        Reply::Original(_) | Reply::Json(_) => data,
+        Reply::Original(_) | Reply::OriginalSmaller { .. } | Reply::Json(_) => data,
     };
     std::fs::write(out, bytes).map_err(|e| format!("{out}: {e}"))?;
     Ok(String::new())

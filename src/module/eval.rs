@@ -75,6 +75,7 @@ pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
         // Checked at merge (1..=MAX_QUALITY, 1..=MAX_AVIF_SPEED).
         avif_quality: cap(conf.avif_quality as u64) as u32,
         avif_speed: conf.avif_speed as u32,
+        never_larger: conf.never_larger != 0,
     };
     Evaluated {
         settings,

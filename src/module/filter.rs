@@ -144,7 +144,8 @@ impl Ctx {
 /// What the filter did with a request (the log variables).
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Stats {
-    /// "resized", "asis", "json", "passed", "head", "refused", ...
+    /// "resized", "asis", "asis-smaller", "json", "passed", "head",
+    /// "refused", ...
     pub outcome: &'static str,
     /// Why, when refused (a short code).
     pub reason: &'static str,
@@ -863,12 +864,25 @@ fn finish(r: &mut Request, ctx: &Ctx, done: Finished, body: Bytes) -> ngx_int_t 
     });
     match done.result {
         Ok(reply) => {
-            if let Reply::Image {
-                ty, width, height, ..
-            } = &reply
-            {
-                let (name, us) = (ty.name(), done.elapsed_us);
-                request_debug(r, format_args!("{name} {width}x{height} in {us} us"));
+            let us = done.elapsed_us;
+            match &reply {
+                Reply::Image {
+                    ty, width, height, ..
+                } => {
+                    let name = ty.name();
+                    request_debug(r, format_args!("{name} {width}x{height} in {us} us"));
+                }
+                Reply::OriginalSmaller { ty, made, made_len } => {
+                    let (made, len) = (made.name(), body.len());
+                    request_debug(
+                        r,
+                        format_args!(
+                            "{made} of {made_len} bytes in {us} us is larger than the \
+                             original {ty} of {len}: sending the original"
+                        ),
+                    );
+                }
+                _ => {}
             }
             send(r, ctx, reply, body)
         }
@@ -911,10 +925,17 @@ fn send(r: &mut Request, ctx: &Ctx, reply: Reply, body: Bytes) -> ngx_int_t {
             reply::set_content_type(r, "application/json");
             ("json", Bytes::from(json))
         }
+        // The origin's bytes and validator (the format's ETag where the
+        // format varies, as for every reply under that token).
         Reply::Original(ty) => {
             reply::set_content_type(r, ty.mime());
             reply::vary_by_format(r, &ctx.eval);
             ("asis", body)
+        }
+        Reply::OriginalSmaller { ty, .. } => {
+            reply::set_content_type(r, ty.mime());
+            reply::vary_by_format(r, &ctx.eval);
+            ("asis-smaller", body)
         }
         Reply::Image { ty, bytes, .. } => {
             drop(body);

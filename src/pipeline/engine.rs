@@ -15,7 +15,7 @@ use super::codec::encode::{self, EncodeOptions};
 use super::container::{meta, read_header, sniff};
 use super::json;
 use super::ops::{color, sharpen, transform, Bitmap};
-use super::plan::{geometry, output_type, Operation, OutputSettings, Plan, Settings};
+use super::plan::{geometry, never_larger, output_type, Operation, OutputSettings, Plan, Settings};
 use super::{Error, ImageType};
 use crate::value::{Mode, MAX_QUALITY};
 
@@ -26,6 +26,15 @@ pub enum Reply {
     /// with their sniffed type. Also what the transform step answers when
     /// there is nothing to do.
     Original(ImageType),
+    /// The original bytes unchanged, with their sniffed type `ty`, because
+    /// the image made for the request (`made`, `made_len` bytes) only
+    /// re-encoded them and came out bigger (`image_resize_rs_never_larger`,
+    /// [`never_larger`]).
+    OriginalSmaller {
+        ty: ImageType,
+        made: ImageType,
+        made_len: usize,
+    },
     /// A new image.
     Image {
         ty: ImageType,
@@ -186,7 +195,8 @@ fn rotation(angle: u32) -> u32 {
 /// Order: limits (on the displayed size) → decode (shrink-on-load target in
 /// stored orientation) → resample → orient → rotate → crop → ICC → sRGB →
 /// sharpen → encode (palette kept for palette input written as PNG/GIF; no
-/// metadata is ever written).
+/// metadata is ever written) → the original instead, if the new image only
+/// re-encodes it and is bigger ([`never_larger`]).
 fn transform_image(
     ty: ImageType,
     data: &[u8],
@@ -328,6 +338,15 @@ fn transform_image(
     let bytes = encode::encode(out_ty, &img, &opts);
     stages.encode_us = clock.elapsed().as_micros() as u64;
     let bytes = bytes?;
+    // Not for `lossless` (irs-tool's yardstick wants the pixels).
+    let unchanged = lossless.is_none() && never_larger::unchanged(&geo, orientation.is_normal());
+    if never_larger::send_original(ty, data.len(), bytes.len(), unchanged, out) {
+        return Ok(Reply::OriginalSmaller {
+            ty,
+            made: out_ty,
+            made_len: bytes.len(),
+        });
+    }
     Ok(Reply::Image {
         ty: out_ty,
         bytes,

@@ -14,6 +14,9 @@ pub enum Kind {
     JpegProgressive444,
     JpegProgressive422,
     JpegExif,
+    /// Quality 10: already so small that converting it grows it
+    /// (`image_resize_rs_never_larger`).
+    JpegLow,
     Png,
     PngIndexedTrns,
     Gif,
@@ -36,6 +39,7 @@ impl Kind {
             "jpeg-progressive-444" => Kind::JpegProgressive444,
             "jpeg-progressive-422" => Kind::JpegProgressive422,
             "jpeg-exif" => Kind::JpegExif,
+            "jpeg-low" => Kind::JpegLow,
             "png" => Kind::Png,
             "png-indexed-trns" => Kind::PngIndexedTrns,
             "gif" => Kind::Gif,
@@ -88,6 +92,7 @@ pub fn generate(kind: Kind, w: u32, h: u32) -> Result<Vec<u8>, Error> {
             encode::encode_jpeg_sampled(&b, 90, true, turbojpeg::Subsamp::Sub2x1)
         }
         Kind::JpegExif => Ok(add_app1(&encode::encode_jpeg(&b, 90, false)?)),
+        Kind::JpegLow => encode::encode_jpeg(&b, 10, false),
         Kind::Png => encode::encode_png(&b),
         Kind::Gif => encode::encode_gif(&b),
         Kind::Webp => encode::encode_webp(&b, 90),

@@ -504,7 +504,7 @@ const fn slot(
 }
 
 /// nginx reads the table during configuration parsing only.
-pub(crate) static mut COMMANDS: [ngx_command_t; 32] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 33] = [
     ours::<Filter>(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -642,6 +642,12 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 32] = [
     ours::<KeyBox>(
         ngx_string!("image_resize_rs_box"),
         ANY_LEVEL | NGX_CONF_TAKE2,
+    ),
+    slot(
+        ngx_string!("image_resize_rs_never_larger"),
+        ANY_LEVEL | NGX_CONF_FLAG,
+        ngx_conf_set_flag_slot,
+        offset_of!(LocConf, never_larger),
     ),
     ngx_command_t::empty(),
 ];

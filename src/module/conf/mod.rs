@@ -92,6 +92,8 @@ pub(crate) struct LocConf {
     /// `image_resize_rs_box W H`: the box `$image_resize_rs_key` is computed
     /// from in a location that does not resize (the front cache's).
     pub key_box: Option<(Value, Value)>,
+    /// `image_resize_rs_never_larger` (nginx's flag slot).
+    pub never_larger: ngx_flag_t,
 }
 
 /// A client hint's value (`$http_sec_ch_dpr`, `$arg_dpr`, ...) and the
@@ -173,6 +175,7 @@ impl Default for LocConf {
             client_width: None,
             save_data: None,
             key_box: None,
+            never_larger: NGX_CONF_UNSET,
         }
     }
 }
@@ -281,6 +284,7 @@ impl LocConf {
         self.queue = self.queue.or(prev.queue);
         self.overload = self.overload.or(prev.overload);
         self.merge_delivery(prev)?;
+        merge_flag(&mut self.never_larger, prev.never_larger, 1);
         self.thread_pool = self.thread_pool.or(prev.thread_pool);
         if self.thread_pool.is_none() && self.mode() != Mode::Off {
             // Nothing said: offload to nginx's implicit "default" pool

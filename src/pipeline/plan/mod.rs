@@ -1,9 +1,11 @@
 //! Planning, before any pixel is touched: one request's [`Settings`] checked
 //! into a [`Plan`] (image_filter's parameter checks), the geometry of the
 //! resize, crop or rotation ([`geometry`], ngx_http_image_resize's integer
-//! math) and the format written ([`output`]).
+//! math), the format written ([`output`]) and whether a bigger re-encode
+//! gives way to the original ([`never_larger`]).
 
 pub mod geometry;
+pub mod never_larger;
 pub mod output;
 mod settings;
 

@@ -20,6 +20,10 @@ pub struct OutputSettings {
     pub avif_quality: u32,
     /// `image_resize_rs_avif_speed`, 1..=10.
     pub avif_speed: u32,
+    /// `image_resize_rs_never_larger` (default on): an image that only
+    /// re-encodes the original and came out bigger gives way to it
+    /// ([`super::never_larger`]).
+    pub never_larger: bool,
 }
 
 impl Default for OutputSettings {
@@ -31,6 +35,7 @@ impl Default for OutputSettings {
             auto_orient: true,
             avif_quality: DEFAULT_AVIF_QUALITY,
             avif_speed: DEFAULT_AVIF_SPEED,
+            never_larger: true,
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct Settings {
     /// `image_resize_rs_avif_quality` (1..=100) and `_speed` (1..=10).
     pub avif_quality: u32,
     pub avif_speed: u32,
+    /// `image_resize_rs_never_larger`.
+    pub never_larger: bool,
 }
 
 impl Default for Settings {
@@ -57,6 +59,7 @@ impl Default for Settings {
             auto_orient: true,
             avif_quality: value::DEFAULT_AVIF_QUALITY,
             avif_speed: value::DEFAULT_AVIF_SPEED,
+            never_larger: true,
         }
     }
 }
@@ -124,6 +127,7 @@ impl Settings {
             auto_orient: self.auto_orient,
             avif_quality: value::clamp_quality(self.avif_quality),
             avif_speed: value::clamp_avif_speed(self.avif_speed),
+            never_larger: self.never_larger,
         };
         Ok((plan, out))
     }

@@ -1,8 +1,10 @@
 //! The end-to-end tests of the pipeline, in one place: the header readers
 //! and `process` here, [`run`] (every mode, stages, request-time checks) in
-//! `run.rs`, output formats, orientation and colour in `output.rs`. Unit
+//! `run.rs`, output formats, orientation and colour in `output.rs`,
+//! `image_resize_rs_never_larger` in `never_larger.rs`. Unit
 //! tests of one step sit next to their code.
 
+mod never_larger;
 mod output;
 mod run;
 
