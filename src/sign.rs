@@ -11,8 +11,6 @@
 //! `printf '%s' "$path" | openssl dgst -sha256 -hmac "$KEY" -binary | basenc --base64url | tr -d =`
 
 use core::fmt;
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -60,11 +58,11 @@ pub enum KeyError {
 
 /// `image_resize_rs_sign_key key | file=path;`: the key's bytes, or those
 /// of the file (read now, at configuration load; its trailing newline
-/// trimmed). `read` is `std::fs::read` with the path already resolved by
-/// the caller ([`key_file`] says which path to resolve).
+/// trimmed). `read` reads the file of that name (the caller resolves a
+/// relative one, as nginx does).
 pub fn parse_key(
     arg: &[u8],
-    read: impl FnOnce(&Path) -> std::io::Result<Vec<u8>>,
+    read: impl FnOnce(&[u8]) -> std::io::Result<Vec<u8>>,
 ) -> Result<Key, KeyError> {
     let Some(name) = key_file(arg) else {
         if arg.is_empty() {
@@ -76,8 +74,7 @@ pub fn parse_key(
         return Err(KeyError::NoFile);
     }
     let shown = || String::from_utf8_lossy(name).into_owned();
-    let path = Path::new(std::ffi::OsStr::from_bytes(name));
-    let mut bytes = Zeroizing::new(read(path).map_err(|e| KeyError::Read(shown(), e.to_string()))?);
+    let mut bytes = Zeroizing::new(read(name).map_err(|e| KeyError::Read(shown(), e.to_string()))?);
     while matches!(bytes.last(), Some(b'\n' | b'\r')) {
         bytes.pop();
     }
@@ -87,9 +84,8 @@ pub fn parse_key(
     Ok(Key(bytes))
 }
 
-/// The path of a `file=path` argument, as written (relative paths are the
-/// caller's to resolve); `None` for an inline key.
-pub fn key_file(arg: &[u8]) -> Option<&[u8]> {
+/// The path of a `file=path` argument, as written; `None` for an inline key.
+fn key_file(arg: &[u8]) -> Option<&[u8]> {
     arg.strip_prefix(b"file=")
 }
 
@@ -202,9 +198,11 @@ pub fn verify(keys: &[Key], req: &Signed<'_>, now: u64) -> Result<(), Refusal> {
         .decode(req.signature)
         .map_err(|_| Refusal::Invalid)?;
     let raw_expires = expires.map(|(raw, _)| raw);
-    let good = keys
-        .iter()
-        .any(|k| message(k.mac(), req.path, raw_expires).verify_slice(&tag).is_ok());
+    let good = keys.iter().any(|k| {
+        message(k.mac(), req.path, raw_expires)
+            .verify_slice(&tag)
+            .is_ok()
+    });
     if !good {
         return Err(Refusal::Invalid);
     }
@@ -275,13 +273,22 @@ mod tests {
         // the expiry is required, decimal, and signed
         assert_eq!(check(SIG_EXPIRES, Some("")), Err(Refusal::ExpiresMissing));
         assert_eq!(check(SIG_EXPIRES, Some("-1")), Err(Refusal::ExpiresInvalid));
-        assert_eq!(check(SIG_EXPIRES, Some("17e8")), Err(Refusal::ExpiresInvalid));
+        assert_eq!(
+            check(SIG_EXPIRES, Some("17e8")),
+            Err(Refusal::ExpiresInvalid)
+        );
         assert_eq!(
             check(SIG_EXPIRES, Some("99999999999999999999")),
             Err(Refusal::ExpiresInvalid)
         );
-        assert_eq!(check(SIG_EXPIRES, Some("1700000001")), Err(Refusal::Invalid));
-        assert_eq!(check(SIG_EXPIRES, Some("01700000000")), Err(Refusal::Invalid));
+        assert_eq!(
+            check(SIG_EXPIRES, Some("1700000001")),
+            Err(Refusal::Invalid)
+        );
+        assert_eq!(
+            check(SIG_EXPIRES, Some("01700000000")),
+            Err(Refusal::Invalid)
+        );
         // no keys: nothing verifies
         assert_eq!(verify(&[], &signed(SIG, None), 0), Err(Refusal::Invalid));
     }
@@ -313,10 +320,16 @@ mod tests {
 
     #[test]
     fn keys() {
-        assert_eq!(parse_key(b"", |_| unreachable!()).unwrap_err(), KeyError::Empty);
-        assert_eq!(parse_key(b"file=", |_| unreachable!()).unwrap_err(), KeyError::NoFile);
+        assert_eq!(
+            parse_key(b"", |_| unreachable!()).unwrap_err(),
+            KeyError::Empty
+        );
+        assert_eq!(
+            parse_key(b"file=", |_| unreachable!()).unwrap_err(),
+            KeyError::NoFile
+        );
         let k = parse_key(b"file=/k", |p| {
-            assert_eq!(p, Path::new("/k"));
+            assert_eq!(p, b"/k");
             Ok(b"secret-key\r\n".to_vec())
         })
         .unwrap();
@@ -329,7 +342,9 @@ mod tests {
             Err(std::io::Error::from(std::io::ErrorKind::NotFound))
         })
         .unwrap_err();
-        assert!(err.to_string().starts_with("cannot read key file \"/nope\": "));
+        assert!(err
+            .to_string()
+            .starts_with("cannot read key file \"/nope\": "));
         // the key never shows
         assert_eq!(format!("{:?}", key("secret-key")), "Key(..)");
         assert_eq!(key_file(b"file=k"), Some(&b"k"[..]));

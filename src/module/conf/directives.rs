@@ -14,16 +14,17 @@ use ngx::core::NGX_CONF_OK;
 use ngx::ffi::{
     ngx_command_t, ngx_conf_set_flag_slot, ngx_conf_set_num_slot, ngx_conf_set_size_slot,
     ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_ANY, NGX_CONF_FLAG,
-    NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_CONF_TAKE123, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET,
-    NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF,
+    NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_CONF_TAKE123, NGX_HTTP_LOC_CONF,
+    NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF,
 };
 use ngx::ngx_string;
 
 use super::ext::{ConfError, ConfExt};
-use super::{CredentialSource, LocConf, OutputValue, ThreadPool, Value};
+use super::{CredentialSource, LocConf, OutputValue, SignValue, ThreadPool, Value};
 use crate::admission;
 use crate::negotiate::{self, Formats};
 use crate::s3::{self, Addressing, Bucket, Credentials, Endpoint};
+use crate::sign::{self, SignArgs};
 use crate::value::{self, FilterArgs, Mode};
 
 type ConfResult = Result<(), ConfError>;
@@ -398,6 +399,43 @@ fn credentials(cf: &mut ngx_conf_t, args: &[ngx_str_t]) -> Result<CredentialSour
     Ok(CredentialSource::Static(creds))
 }
 
+/// `image_resize_rs_sign_key key | file=path;`, repeatable (key rotation).
+/// The complaint never holds the key.
+struct SignKey;
+
+impl Directive for SignKey {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        let key = sign::parse_key(args[0].as_bytes(), |name| std::fs::read(cf.conf_path(name)))?;
+        conf.sign_keys.get_or_insert_with(Vec::new).push(key);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_sign off | value [expires=value];`
+struct Sign;
+
+impl Directive for Sign {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.sign)?;
+        conf.sign = Some(match sign::parse_sign_args(&words(args))? {
+            SignArgs::Off => SignValue::Off,
+            SignArgs::On { expires, .. } => {
+                let signature = cf.complex_value(args[0])?;
+                let expires = match expires {
+                    // the words' bytes stay in cf->pool: the value after `expires=`
+                    Some(e) => Some(cf.complex_value(ngx_str_t {
+                        len: e.len(),
+                        data: e.as_ptr().cast_mut(),
+                    })?),
+                    None => None,
+                };
+                SignValue::On { signature, expires }
+            }
+        });
+        Ok(())
+    }
+}
+
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
 /// A directive set by one of our [`Directive`]s.
@@ -423,7 +461,7 @@ const fn slot(
 }
 
 /// nginx reads the table during configuration parsing only.
-pub(crate) static mut COMMANDS: [ngx_command_t; 26] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 28] = [
     ours::<Filter>(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -537,6 +575,14 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 26] = [
     ours::<Metrics>(
         ngx_string!("image_resize_rs_metrics"),
         NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+    ),
+    ours::<SignKey>(
+        ngx_string!("image_resize_rs_sign_key"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<Sign>(
+        ngx_string!("image_resize_rs_sign"),
+        ANY_LEVEL | NGX_CONF_TAKE12,
     ),
     ngx_command_t::empty(),
 ];

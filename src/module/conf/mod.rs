@@ -17,6 +17,7 @@ use ngx::ffi::{ngx_conf_t, ngx_flag_t, ngx_int_t};
 use crate::admission::{Limits, Overload};
 use crate::negotiate::{Formats, Output};
 use crate::s3::{Addressing, Bucket, Credentials, Endpoint};
+use crate::sign::Key;
 use crate::value::{
     Mode, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS,
     DEFAULT_WEBP_QUALITY, MAX_AVIF_SPEED, MAX_QUALITY,
@@ -80,6 +81,22 @@ pub(crate) struct LocConf {
     pub queue: Option<Limits>,
     /// `image_resize_rs_overload`.
     pub overload: Option<Overload>,
+    /// `image_resize_rs_sign_key`: this level's keys (a level with any
+    /// replaces the inherited list, as nginx merges arrays).
+    pub sign_keys: Option<Vec<Key>>,
+    /// `image_resize_rs_sign`.
+    pub sign: Option<SignValue>,
+}
+
+/// `image_resize_rs_sign`'s value.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SignValue {
+    Off,
+    /// The signature's value and, with `expires=`, the expiry's.
+    On {
+        signature: Complex,
+        expires: Option<Complex>,
+    },
 }
 
 /// `image_resize_rs_output`'s value.
@@ -146,6 +163,8 @@ impl Default for LocConf {
             jobs: None,
             queue: None,
             overload: None,
+            sign_keys: None,
+            sign: None,
         }
     }
 }
@@ -243,7 +262,23 @@ impl LocConf {
             // (32 threads unless `thread_pool default threads=N;` sizes it).
             self.thread_pool = Some(directives::default_pool(cf));
         }
+        self.merge_sign(prev)?;
         self.merge_s3(prev)
+    }
+
+    fn merge_sign(&mut self, prev: &LocConf) -> Result<(), String> {
+        if self.sign_keys.is_none() {
+            self.sign_keys = prev.sign_keys.clone();
+        }
+        self.sign = self.sign.or(prev.sign);
+        if matches!(self.sign, Some(SignValue::On { .. }))
+            && self.sign_keys.as_ref().is_none_or(|k| k.is_empty())
+        {
+            return Err("\"image_resize_rs_sign\" needs a key: no \
+                        \"image_resize_rs_sign_key\" applies here"
+                .into());
+        }
+        Ok(())
     }
 
     fn merge_s3(&mut self, prev: &LocConf) -> Result<(), String> {
