@@ -141,6 +141,19 @@ pub enum Refusal {
     Expired(u64),
 }
 
+impl Refusal {
+    /// Its `reason` in the metrics (`crate::metrics::SIGNATURE_REASONS`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::Missing => "missing",
+            Refusal::Invalid => "invalid",
+            Refusal::ExpiresMissing => "expires_missing",
+            Refusal::ExpiresInvalid => "expires_invalid",
+            Refusal::Expired(_) => "expired",
+        }
+    }
+}
+
 /// What a request brings to be checked.
 #[derive(Clone, Copy, Debug)]
 pub struct Signed<'a> {
@@ -309,6 +322,15 @@ mod tests {
         assert_eq!(Refusal::Invalid.to_string(), "signature invalid");
         assert_eq!(Refusal::ExpiresInvalid.to_string(), "expires value invalid");
         assert_eq!(Refusal::Expired(5).to_string(), "URL expired at 5");
+        for r in [
+            Refusal::Missing,
+            Refusal::Invalid,
+            Refusal::ExpiresMissing,
+            Refusal::ExpiresInvalid,
+            Refusal::Expired(1),
+        ] {
+            assert!(crate::metrics::SIGNATURE_REASONS.contains(&r.code()), "{r}");
+        }
     }
 
     #[test]

@@ -97,6 +97,11 @@ http {
             image_resize_rs resize 100 100;
         }
 
+        location = /metrics {
+            image_resize_rs_sign off;
+            image_resize_rs_metrics;
+        }
+
         location /open/ {
             image_resize_rs_sign off;
             proxy_pass http://127.0.0.1:8082/;
@@ -123,7 +128,7 @@ EOF
 make_image($t, 'jpeg', 400, 300, 'photo.jpg');
 $t->write_file('sign.key', "k-from-file\n");
 
-$t->try_run('no image_resize_rs')->plan(53);
+$t->try_run('no image_resize_rs')->plan(58);
 
 ###############################################################################
 
@@ -278,6 +283,19 @@ is(response_header($r, 'X-Cache'), undef, 'front: no cache lookup');
 is(response_status(http_get("$path?sig=" . substr($good, 1))), 403,
 	'front: forged');
 is(lines($t, 'resizer.log'), $resizer + 1, 'front: resizer not asked');
+
+# the metrics count each refusal, by reason, as the log says it
+
+my $metrics = response_body(get8081('/metrics'));
+for my $m (['missing', 'signature missing'], ['invalid', 'signature invalid'],
+	['expires_missing', 'expires value missing'],
+	['expires_invalid', 'expires value invalid'],
+	['expired', 'URL expired at'])
+{
+	my ($reason, $said) = @$m;
+	my ($n) = $metrics =~ /^image_resize_rs_signature_refusals_total\{reason="$reason"\} (\d+)$/m;
+	is($n, refusals($t, $said), "metrics: $reason");
+}
 
 # the keys never reach the log
 

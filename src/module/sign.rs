@@ -19,6 +19,7 @@ use ngx::http::{HttpModuleLocationConf, Request};
 use super::conf::SignValue;
 use super::filter::Handler;
 use super::log::request_error;
+use super::metrics;
 use super::Module;
 use crate::sign::{self, Signed};
 
@@ -62,6 +63,7 @@ fn access(r: &mut Request) -> ngx_int_t {
         Ok(()) => NGX_OK as ngx_int_t,
         Err(why) => {
             request_error(r, format_args!("{why}"));
+            metrics::signature_refused(why.code());
             NGX_HTTP_FORBIDDEN as ngx_int_t
         }
     }
