@@ -28,7 +28,7 @@ select STDOUT; $| = 1;
 
 plan(skip_all => 'irs-tool not built') unless irs_tool();
 
-my $t = Test::Nginx->new()->has(qw/http proxy cache/);
+my $t = Test::Nginx->new()->has(qw/http proxy cache ssi/);
 
 $t->write_file_expand('nginx.conf', <<'EOF');
 
@@ -102,6 +102,28 @@ http {
             image_resize_rs_metrics;
         }
 
+        # subrequests are not checked: the page's include passes
+        location /ssi/ {
+            image_resize_rs_sign off;
+            alias %%TESTDIR%%/;
+            ssi on;
+        }
+
+        location /txt/ {
+            alias %%TESTDIR%%/;
+        }
+
+        # the error page of a refused request is not checked again
+        location /ep/ {
+            error_page 403 /denied.txt;
+            proxy_pass http://127.0.0.1:8082/;
+            image_resize_rs resize 100 100;
+        }
+
+        location = /denied.txt {
+            root %%TESTDIR%%;
+        }
+
         location /open/ {
             image_resize_rs_sign off;
             proxy_pass http://127.0.0.1:8082/;
@@ -127,8 +149,11 @@ EOF
 
 make_image($t, 'jpeg', 400, 300, 'photo.jpg');
 $t->write_file('sign.key', "k-from-file\n");
+$t->write_file('inner.txt', "inner text\n");
+$t->write_file('page.html', 'page <!--# include virtual="/txt/inner.txt" -->');
+$t->write_file('denied.txt', "denied\n");
 
-$t->try_run('no image_resize_rs')->plan(58);
+$t->try_run('no image_resize_rs')->plan(63);
 
 ###############################################################################
 
@@ -283,6 +308,17 @@ is(response_header($r, 'X-Cache'), undef, 'front: no cache lookup');
 is(response_status(http_get("$path?sig=" . substr($good, 1))), 403,
 	'front: forged');
 is(lines($t, 'resizer.log'), $resizer + 1, 'front: resizer not asked');
+
+# subrequests pass; an error page is not checked again
+
+like(get8081('/ssi/page.html'), qr/page inner text/, 'subrequest not checked');
+is(status('/txt/inner.txt'), 403, 'subrequest target is signed');
+
+$logged = refusals($t, '');
+$r = get8081('/ep/photo.jpg');
+is(response_status($r), 403, 'error page: status');
+is(response_body($r), "denied\n", 'error page: served');
+is(refusals($t, '') - $logged, 1, 'error page: one log line');
 
 # the metrics count each refusal, by reason, as the log says it
 
