@@ -39,8 +39,8 @@ ngx::http_request_handler!(access_handler, |r: &mut Request| {
 pub(crate) const ACCESS_HANDLER: Handler = access_handler;
 
 fn access(r: &mut Request) -> ngx_int_t {
-    // Subrequests pass (nginx skips their access phase anyway); so does the
-    // error page of a request already refused or failed.
+    // Subrequests pass (nginx skips their access phase anyway); so does an
+    // error_page redirect (of this refusal, or of another error).
     if !r.is_main() || r.as_ref().error_page() != 0 {
         return NGX_DECLINED as ngx_int_t;
     }
