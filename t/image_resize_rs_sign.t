@@ -20,6 +20,7 @@ use Test::Nginx;
 use Test::Nginx::ImageResize;
 
 use Digest::SHA qw/ hmac_sha256_base64 /;
+use IO::Socket::INET;
 
 ###############################################################################
 
