@@ -11,6 +11,9 @@
 //! `printf '%s' "$path" | openssl dgst -sha256 -hmac "$KEY" -binary | basenc --base64url | tr -d =`
 
 use core::fmt;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -58,12 +61,10 @@ pub enum KeyError {
 
 /// `image_resize_rs_sign_key key | file=path;`: the key's bytes, or those
 /// of the file (read now, at configuration load; its trailing newline
-/// trimmed). `read` reads the file of that name (the caller resolves a
-/// relative one, as nginx does).
-pub fn parse_key(
-    arg: &[u8],
-    read: impl FnOnce(&[u8]) -> std::io::Result<Vec<u8>>,
-) -> Result<Key, KeyError> {
+/// trimmed). `resolve` makes the file's name a path (nginx's
+/// `ngx_conf_full_name`: a relative one is relative to the configuration
+/// prefix); the errors name that path.
+pub fn parse_key(arg: &[u8], resolve: impl FnOnce(&Path) -> PathBuf) -> Result<Key, KeyError> {
     let Some(name) = key_file(arg) else {
         if arg.is_empty() {
             return Err(KeyError::Empty);
@@ -73,8 +74,10 @@ pub fn parse_key(
     if name.is_empty() {
         return Err(KeyError::NoFile);
     }
-    let shown = || String::from_utf8_lossy(name).into_owned();
-    let mut bytes = Zeroizing::new(read(name).map_err(|e| KeyError::Read(shown(), e.to_string()))?);
+    let path = resolve(Path::new(OsStr::from_bytes(name)));
+    let shown = || path.display().to_string();
+    let read = std::fs::read(&path).map_err(|e| KeyError::Read(shown(), e.to_string()))?;
+    let mut bytes = Zeroizing::new(read);
     while matches!(bytes.last(), Some(b'\n' | b'\r')) {
         bytes.pop();
     }
@@ -350,23 +353,22 @@ mod tests {
             parse_key(b"file=", |_| unreachable!()).unwrap_err(),
             KeyError::NoFile
         );
-        let k = parse_key(b"file=/k", |p| {
-            assert_eq!(p, b"/k");
-            Ok(b"secret-key\r\n".to_vec())
-        })
-        .unwrap();
+        let dir = std::env::temp_dir().join(format!("irs-sign-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let in_dir = |p: &Path| dir.join(p);
+        std::fs::write(dir.join("k"), b"secret-key\r\n").unwrap();
+        std::fs::write(dir.join("empty"), b"\n").unwrap();
+        let k = parse_key(b"file=k", in_dir).unwrap();
         assert_eq!(sign(&k, PATH, None), SIG);
+        let shown = |name: &str| dir.join(name).display().to_string();
         assert_eq!(
-            parse_key(b"file=/k", |_| Ok(b"\n".to_vec())).unwrap_err(),
-            KeyError::EmptyFile("/k".into())
+            parse_key(b"file=empty", in_dir).unwrap_err(),
+            KeyError::EmptyFile(shown("empty"))
         );
-        let err = parse_key(b"file=/nope", |_| {
-            Err(std::io::Error::from(std::io::ErrorKind::NotFound))
-        })
-        .unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("cannot read key file \"/nope\": "));
+        let err = parse_key(b"file=nope", in_dir).unwrap_err().to_string();
+        let want = format!("cannot read key file \"{}\": ", shown("nope"));
+        assert!(err.starts_with(&want), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
         // the key never shows
         assert_eq!(format!("{:?}", key("secret-key")), "Key(..)");
         assert_eq!(key_file(b"file=k"), Some(&b"k"[..]));

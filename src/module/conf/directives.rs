@@ -405,7 +405,7 @@ struct SignKey;
 
 impl Directive for SignKey {
     fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
-        let key = sign::parse_key(args[0].as_bytes(), |name| std::fs::read(cf.conf_path(name)))?;
+        let key = sign::parse_key(args[0].as_bytes(), |name| cf.conf_path(name))?;
         conf.sign_keys.get_or_insert_with(Vec::new).push(key);
         Ok(())
     }

@@ -70,7 +70,7 @@ pub(crate) trait ConfExt {
     /// A file named in the configuration, as `ngx_conf_full_name(cycle,
     /// name, 1)` makes it: a relative name is relative to nginx's
     /// configuration prefix (the directory of `nginx.conf`).
-    fn conf_path(&self, name: &[u8]) -> PathBuf;
+    fn conf_path(&self, name: &Path) -> PathBuf;
     /// An emerg-level line with nginx's ` in file:line` suffix; returns
     /// `NGX_CONF_ERROR` for the caller to hand back to nginx.
     fn emerg(&mut self, msg: impl fmt::Display) -> *mut c_char;
@@ -123,8 +123,7 @@ impl ConfExt for ngx_conf_t {
         unsafe { ngx::ffi::ngx_thread_pool_add(self, name) }
     }
 
-    fn conf_path(&self, name: &[u8]) -> PathBuf {
-        let name = Path::new(OsStr::from_bytes(name));
+    fn conf_path(&self, name: &Path) -> PathBuf {
         if name.is_absolute() {
             return name.to_path_buf();
         }
