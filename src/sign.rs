@@ -252,14 +252,14 @@ mod tests {
 
     #[test]
     fn openssl_vectors() {
-        let k = key("secret-key");
-        assert_eq!(sign(&k, PATH, None), SIG);
-        assert_eq!(sign(&k, PATH, Some(b"1700000000")), SIG_EXPIRES);
-        assert_eq!(verify(&[k.clone()], &signed(SIG, None), 0), Ok(()));
+        let keys = [key("secret-key")];
+        assert_eq!(sign(&keys[0], PATH, None), SIG);
+        assert_eq!(sign(&keys[0], PATH, Some(b"1700000000")), SIG_EXPIRES);
+        assert_eq!(verify(&keys, &signed(SIG, None), 0), Ok(()));
         let e = signed(SIG_EXPIRES, Some("1700000000"));
-        assert_eq!(verify(&[k.clone()], &e, 1_700_000_000), Ok(()));
+        assert_eq!(verify(&keys, &e, 1_700_000_000), Ok(()));
         assert_eq!(
-            verify(&[k], &e, 1_700_000_001),
+            verify(&keys, &e, 1_700_000_001),
             Err(Refusal::Expired(1_700_000_000))
         );
     }
