@@ -11,7 +11,7 @@
 //! - overload: requests shed, answered 503 or with the original;
 //!
 //! and, at the response header, origin failures (4xx, 5xx, broken, timed
-//! out, not HTTP). Gauges: each worker publishes its queued and running
+//! out, not HTTP); in the access phase, URLs refused for their signature. Gauges: each worker publishes its queued and running
 //! jobs (and queued bytes) in a slot of its own; the renderings sum the
 //! slots of live workers.
 
@@ -80,6 +80,15 @@ pub enum OriginFailure {
 
 const ORIGIN_KINDS: [&str; 5] = ["4xx", "5xx", "broken", "timeout", "invalid"];
 
+/// Why `image_resize_rs_sign` refused a URL (`crate::sign::Refusal::code`).
+pub const SIGNATURE_REASONS: [&str; 5] = [
+    "missing",
+    "invalid",
+    "expires_missing",
+    "expires_invalid",
+    "expired",
+];
+
 /// Stages timed: [`Reply::stages_us`], then [`Reply::job_us`].
 pub const STAGES: [&str; 4] = ["decode", "resize", "encode", "total"];
 
@@ -94,7 +103,7 @@ pub const MAX_WORKERS: usize = 64;
 
 /// "irsmetr" and the layout's version: a zone left by another layout (a
 /// reload onto a new build of the module) is not reused.
-const MAGIC: u64 = 0x6972_736d_6574_7203;
+const MAGIC: u64 = 0x6972_736d_6574_7204;
 
 #[repr(C)]
 struct Histogram {
@@ -123,6 +132,8 @@ pub struct Zone {
     origin: [AtomicU64; ORIGIN_KINDS.len()],
     /// Requests shed: answered 503, answered with the original.
     shed: [AtomicU64; 2],
+    /// URLs refused by `image_resize_rs_sign`, by [`SIGNATURE_REASONS`].
+    signature: [AtomicU64; SIGNATURE_REASONS.len()],
     stages: [Histogram; STAGES.len()],
     workers: [Worker; MAX_WORKERS],
 }
@@ -202,6 +213,13 @@ impl Zone {
         self.origin[kind as usize].fetch_add(1, Relaxed);
     }
 
+    /// A URL refused for its signature; `reason` one of [`SIGNATURE_REASONS`].
+    pub fn signature_refused(&self, reason: &str) {
+        if let Some(i) = index(&SIGNATURE_REASONS, reason) {
+            self.signature[i].fetch_add(1, Relaxed);
+        }
+    }
+
     /// Takes a gauge slot for worker `pid`: a free one, or one whose worker
     /// is gone (`alive` false: killed, or exited without releasing it).
     pub fn claim(&self, pid: u32, alive: impl Fn(u32) -> bool) -> Option<usize> {
@@ -252,6 +270,9 @@ impl Zone {
         for (d, c) in s.shed.iter_mut().zip(&self.shed) {
             *d = c.load(Relaxed);
         }
+        for (d, c) in s.signature.iter_mut().zip(&self.signature) {
+            *d = c.load(Relaxed);
+        }
         for (d, h) in s.stages.iter_mut().zip(&self.stages) {
             for (db, b) in d.buckets.iter_mut().zip(&h.buckets) {
                 *db = b.load(Relaxed);
@@ -297,6 +318,7 @@ pub struct Snapshot {
     pub sent_bytes: u64,
     pub origin: [u64; ORIGIN_KINDS.len()],
     pub shed: [u64; 2],
+    pub signature: [u64; SIGNATURE_REASONS.len()],
     pub stages: [StageSnapshot; STAGES.len()],
     pub workers: u64,
     pub queued: u64,
@@ -363,6 +385,18 @@ impl Snapshot {
             let _ = writeln!(
                 out,
                 "image_resize_rs_origin_failures_total{{kind=\"{kind}\"}} {n}"
+            );
+        }
+        head(
+            &mut out,
+            "signature_refusals_total",
+            "counter",
+            "URLs refused (403) by image_resize_rs_sign, by reason.",
+        );
+        for (reason, n) in SIGNATURE_REASONS.iter().zip(self.signature) {
+            let _ = writeln!(
+                out,
+                "image_resize_rs_signature_refusals_total{{reason=\"{reason}\"}} {n}"
             );
         }
         for (name, help, n) in [
@@ -458,6 +492,10 @@ impl Snapshot {
         for (i, (kind, n)) in ORIGIN_KINDS.iter().zip(self.origin).enumerate() {
             let _ = write!(out, "{}\"{kind}\":{n}", if i > 0 { "," } else { "" });
         }
+        out.push_str("},\"signature_refusals\":{");
+        for (i, (reason, n)) in SIGNATURE_REASONS.iter().zip(self.signature).enumerate() {
+            let _ = write!(out, "{}\"{reason}\":{n}", if i > 0 { "," } else { "" });
+        }
         let _ = write!(
             out,
             "}},\"received_bytes\":{},\"sent_bytes\":{},\"stages\":{{",
@@ -511,6 +549,7 @@ mod tests {
             sent_bytes: AtomicU64::new(0),
             origin: n(),
             shed: n(),
+            signature: n(),
             stages: std::array::from_fn(|_| Histogram {
                 buckets: n(),
                 sum_us: AtomicU64::new(0),
@@ -665,6 +704,8 @@ mod tests {
         });
         z.origin_failure(OriginFailure::Client);
         z.origin_failure(OriginFailure::Timeout);
+        z.signature_refused("expired");
+        z.signature_refused("no such reason");
         let text = z.snapshot(|_| true).prometheus();
         assert!(text.ends_with('\n'));
         for line in text.lines() {
@@ -691,6 +732,8 @@ mod tests {
         assert!(text.contains("image_resize_rs_origin_failures_total{kind=\"4xx\"} 1\n"));
         assert!(text.contains("image_resize_rs_origin_failures_total{kind=\"timeout\"} 1\n"));
         assert!(text.contains("image_resize_rs_received_bytes_total 5\n"));
+        assert!(text.contains("image_resize_rs_signature_refusals_total{reason=\"expired\"} 1\n"));
+        assert!(text.contains("image_resize_rs_signature_refusals_total{reason=\"missing\"} 0\n"));
         assert!(text.contains("image_resize_rs_workers 0\n"));
         // every outcome is there, even at zero
         for o in OUTCOMES {
@@ -710,7 +753,11 @@ mod tests {
             job_us: Some(1_500),
             ..Default::default()
         });
+        z.signature_refused("invalid");
         let j = z.snapshot(|_| true).json();
+        assert!(j.contains(
+            "\"signature_refusals\":{\"missing\":0,\"invalid\":1,\"expires_missing\":0,"
+        ));
         assert!(j.starts_with("{\"replies\":{\"resized\":{\"\":0},"));
         assert!(j.contains("\"refused\":{\"\":0,\"too_big\":1}"));
         assert!(j.contains("\"total\":{\"count\":1,\"sum_seconds\":0.0015,"));

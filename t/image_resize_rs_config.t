@@ -121,7 +121,8 @@ sub http_level {
 delete @ENV{qw/ AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN /};
 
 $t->write_file_expand('nginx.conf', conf('image_resize_rs resize 10 10;'));
-$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 5 + 5);
+# + 5: never_larger, + 17: the image_resize_rs_sign checks at the end
+$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 5 + 5 + 17);
 
 ###############################################################################
 
@@ -210,5 +211,45 @@ like($out, qr/"image_resize_rs_never_larger" directive is duplicate/,
 ($rc, $out) = check($t, 'image_resize_rs_never_larger;');
 like($out, qr/invalid number of arguments in "image_resize_rs_never_larger"/,
 	'never_larger: no argument');
+
+###############################################################################
+
+# signed URLs: image_resize_rs_sign_key, image_resize_rs_sign
+
+my $d = $t->testdir();
+$t->write_file('empty.key', "\n");
+
+my @sign_bad = (
+	'image_resize_rs_sign_key "";' =>
+		qr/"image_resize_rs_sign_key" directive key is empty/,
+	"image_resize_rs_sign_key file=$d/no-such.key;" =>
+		qr/"image_resize_rs_sign_key" directive cannot read key file "[^"]*no-such\.key": No such file/,
+	"image_resize_rs_sign_key file=$d/empty.key;" =>
+		qr/"image_resize_rs_sign_key" directive key file "[^"]*empty\.key" is empty/,
+	'image_resize_rs_sign $arg_sig;' =>
+		qr/"image_resize_rs_sign" needs a key: no "image_resize_rs_sign_key" applies here/,
+	'image_resize_rs_sign_key k; image_resize_rs_sign $arg_sig expiry=$arg_e;' =>
+		qr/"image_resize_rs_sign" directive invalid parameter "expiry=\$arg_e"/,
+	'image_resize_rs_sign_key k; image_resize_rs_sign $arg_sig expires=;' =>
+		qr/"image_resize_rs_sign" directive invalid value "expires="/,
+	'image_resize_rs_sign off; image_resize_rs_sign off;' =>
+		qr/"image_resize_rs_sign" directive is duplicate/,
+);
+
+while (my ($directive, $re) = splice(@sign_bad, 0, 2)) {
+	my ($rc, $out) = check($t, $directive);
+	isnt($rc, 0, "rejected: $directive");
+	like($out, qr/$re.* in .*check\.conf:\d+/, "message: $directive");
+}
+
+($rc, $out) = check($t, 'image_resize_rs_sign_key TOPSECRET1 TOPSECRET2;');
+unlike($out, qr/TOPSECRET/, 'a key never reaches nginx -t');
+
+($rc, $out) = check($t, 'image_resize_rs_sign_key k1; image_resize_rs_sign_key k2; '
+	. 'image_resize_rs_sign $arg_sig expires=$arg_expires;');
+is($rc, 0, 'signing accepted') or diag($out);
+
+($rc, $out) = check($t, 'image_resize_rs_sign off;');
+is($rc, 0, 'signing off needs no key') or diag($out);
 
 ###############################################################################

@@ -128,6 +128,13 @@ pub(crate) fn origin_failure(kind: OriginFailure) {
     }
 }
 
+/// A URL `image_resize_rs_sign` refused.
+pub(crate) fn signature_refused(reason: &str) {
+    if let Some(z) = zone() {
+        z.signature_refused(reason);
+    }
+}
+
 // `image_resize_rs_metrics;`: the Prometheus text (or `?format=json`).
 ngx::http_request_handler!(metrics_handler, |r: &mut Request| {
     let rc = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| serve(r)));

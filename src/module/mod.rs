@@ -12,6 +12,7 @@ mod metrics;
 mod reply;
 mod request;
 mod s3vars;
+mod sign;
 mod vars;
 
 #[cfg(feature = "export-modules")]
@@ -49,14 +50,16 @@ impl HttpModule for Module {
     unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
         use ngx::ffi::{
             ngx_array_push, ngx_http_handler_pt,
+            ngx_http_phases_NGX_HTTP_ACCESS_PHASE as NGX_HTTP_ACCESS_PHASE,
             ngx_http_phases_NGX_HTTP_PRECONTENT_PHASE as NGX_HTTP_PRECONTENT_PHASE,
         };
         use ngx::http::{HttpModuleMainConf, NgxHttpCoreModule};
         // SAFETY: postconfiguration runs single-threaded in the master, before
         // any request, with the configuration it is finishing (whose core
         // main conf exists): our filters go on top of nginx's chain, as C
-        // filters install themselves, and the precontent phase's handler
-        // array gets one more slot (checked), as C modules push theirs.
+        // filters install themselves, and the precontent and access phases'
+        // handler arrays get one more slot each (checked), as C modules push
+        // theirs.
         // Shared memory zones are added while the cycle is configured.
         unsafe {
             reply::NEXT_HEADER_FILTER = ngx::ffi::ngx_http_top_header_filter;
@@ -66,13 +69,18 @@ impl HttpModule for Module {
             let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(&*cf) else {
                 return Status::NGX_ERROR.into();
             };
-            let phase = &mut cmcf.phases[NGX_HTTP_PRECONTENT_PHASE as usize];
-            let Some(h) =
-                (ngx_array_push(&mut phase.handlers) as *mut ngx_http_handler_pt).as_mut()
-            else {
-                return Status::NGX_ERROR.into();
-            };
-            *h = Some(filter::PRECONTENT_HANDLER);
+            for (phase, handler) in [
+                (NGX_HTTP_PRECONTENT_PHASE, filter::PRECONTENT_HANDLER),
+                (NGX_HTTP_ACCESS_PHASE, sign::ACCESS_HANDLER),
+            ] {
+                let phase = &mut cmcf.phases[phase as usize];
+                let Some(h) =
+                    (ngx_array_push(&mut phase.handlers) as *mut ngx_http_handler_pt).as_mut()
+                else {
+                    return Status::NGX_ERROR.into();
+                };
+                *h = Some(handler);
+            }
             // The metrics zone, whether or not a location shows it.
             match metrics::add_zone(&mut *cf) {
                 Ok(()) => Status::NGX_OK.into(),

@@ -20,11 +20,12 @@ use ngx::ffi::{
 use ngx::ngx_string;
 
 use super::ext::{ConfError, ConfExt};
-use super::{CredentialSource, Hint, LocConf, OutputValue, ThreadPool, Value};
+use super::{CredentialSource, Hint, LocConf, OutputValue, SignValue, ThreadPool, Value};
 use crate::admission;
 use crate::delivery::{self, Ladder};
 use crate::negotiate::{self, Formats};
 use crate::s3::{self, Addressing, Bucket, Credentials, Endpoint};
+use crate::sign::{self, SignArgs};
 use crate::value::{self, FilterArgs, Mode};
 
 type ConfResult = Result<(), ConfError>;
@@ -479,6 +480,43 @@ impl Directive for KeyBox {
     }
 }
 
+/// `image_resize_rs_sign_key key | file=path;`, repeatable (key rotation).
+/// The complaint never holds the key.
+struct SignKey;
+
+impl Directive for SignKey {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        let key = sign::parse_key(args[0].as_bytes(), |name| cf.conf_path(name))?;
+        conf.sign_keys.get_or_insert_with(Vec::new).push(key);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_sign off | value [expires=value];`
+struct Sign;
+
+impl Directive for Sign {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.sign)?;
+        conf.sign = Some(match sign::parse_sign_args(&words(args))? {
+            SignArgs::Off => SignValue::Off,
+            SignArgs::On { expires, .. } => {
+                let signature = cf.complex_value(args[0])?;
+                let expires = match expires {
+                    // the words' bytes stay in cf->pool: the value after `expires=`
+                    Some(e) => Some(cf.complex_value(ngx_str_t {
+                        len: e.len(),
+                        data: e.as_ptr().cast_mut(),
+                    })?),
+                    None => None,
+                };
+                SignValue::On { signature, expires }
+            }
+        });
+        Ok(())
+    }
+}
+
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
 /// A directive set by one of our [`Directive`]s.
@@ -504,7 +542,7 @@ const fn slot(
 }
 
 /// nginx reads the table during configuration parsing only.
-pub(crate) static mut COMMANDS: [ngx_command_t; 33] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 35] = [
     ours::<Filter>(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -648,6 +686,14 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 33] = [
         ANY_LEVEL | NGX_CONF_FLAG,
         ngx_conf_set_flag_slot,
         offset_of!(LocConf, never_larger),
+    ),
+    ours::<SignKey>(
+        ngx_string!("image_resize_rs_sign_key"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<Sign>(
+        ngx_string!("image_resize_rs_sign"),
+        ANY_LEVEL | NGX_CONF_TAKE12,
     ),
     ngx_command_t::empty(),
 ];

@@ -5,6 +5,9 @@
 
 use core::ffi::c_char;
 use core::fmt;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 use ngx::core::NgxStr;
 use ngx::core::{Pool, NGX_CONF_ERROR};
@@ -64,6 +67,10 @@ pub(crate) trait ConfExt {
     /// later), nginx's implicit "default" one for `None`; null on failure.
     #[cfg(ngx_feature = "threads")]
     fn thread_pool_add(&mut self, name: Option<ngx_str_t>) -> ThreadPoolPtr;
+    /// A file named in the configuration, as `ngx_conf_full_name(cycle,
+    /// name, 1)` makes it: a relative name is relative to nginx's
+    /// configuration prefix (the directory of `nginx.conf`).
+    fn conf_path(&self, name: &Path) -> PathBuf;
     /// An emerg-level line with nginx's ` in file:line` suffix; returns
     /// `NGX_CONF_ERROR` for the caller to hand back to nginx.
     fn emerg(&mut self, msg: impl fmt::Display) -> *mut c_char;
@@ -114,6 +121,17 @@ impl ConfExt for ngx_conf_t {
         // SAFETY: this conf is being parsed; nginx copies the name (whose
         // bytes are in cf->pool) or takes NULL as "default".
         unsafe { ngx::ffi::ngx_thread_pool_add(self, name) }
+    }
+
+    fn conf_path(&self, name: &Path) -> PathBuf {
+        if name.is_absolute() {
+            return name.to_path_buf();
+        }
+        // SAFETY: a conf being parsed belongs to the cycle being configured
+        // (live for the whole parse), whose conf_prefix nginx set before
+        // parsing began; its bytes are in the cycle's pool.
+        let prefix = unsafe { self.cycle.as_ref() }.map(|c| c.conf_prefix.as_bytes());
+        Path::new(OsStr::from_bytes(prefix.unwrap_or_default())).join(name)
     }
 
     fn emerg(&mut self, msg: impl fmt::Display) -> *mut c_char {

@@ -18,6 +18,7 @@ use crate::admission::{Limits, Overload};
 use crate::delivery::{Ladder, Policy};
 use crate::negotiate::{Formats, Output};
 use crate::s3::{Addressing, Bucket, Credentials, Endpoint};
+use crate::sign::Key;
 use crate::value::{
     Mode, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS,
     DEFAULT_WEBP_QUALITY, MAX_AVIF_SPEED, MAX_QUALITY,
@@ -94,6 +95,11 @@ pub(crate) struct LocConf {
     pub key_box: Option<(Value, Value)>,
     /// `image_resize_rs_never_larger` (nginx's flag slot).
     pub never_larger: ngx_flag_t,
+    /// `image_resize_rs_sign_key`: this level's keys (a level with any
+    /// replaces the inherited list, as nginx merges arrays).
+    pub sign_keys: Option<Vec<Key>>,
+    /// `image_resize_rs_sign`.
+    pub sign: Option<SignValue>,
 }
 
 /// A client hint's value (`$http_sec_ch_dpr`, `$arg_dpr`, ...) and the
@@ -103,6 +109,17 @@ pub(crate) struct LocConf {
 pub(crate) struct Hint {
     pub value: Complex,
     pub header: Option<String>,
+}
+
+/// `image_resize_rs_sign`'s value.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SignValue {
+    Off,
+    /// The signature's value and, with `expires=`, the expiry's.
+    On {
+        signature: Complex,
+        expires: Option<Complex>,
+    },
 }
 
 /// `image_resize_rs_output`'s value.
@@ -176,6 +193,8 @@ impl Default for LocConf {
             save_data: None,
             key_box: None,
             never_larger: NGX_CONF_UNSET,
+            sign_keys: None,
+            sign: None,
         }
     }
 }
@@ -291,6 +310,7 @@ impl LocConf {
             // (32 threads unless `thread_pool default threads=N;` sizes it).
             self.thread_pool = Some(directives::default_pool(cf));
         }
+        self.merge_sign(prev)?;
         self.merge_s3(prev)
     }
 
@@ -312,6 +332,21 @@ impl LocConf {
         if own_client_width && self.policy().widths.is_none() {
             // Unbounded, a width hint would be a cache entry per value.
             return Err("\"image_resize_rs_client_width\" needs \"image_resize_rs_widths\"".into());
+        }
+        Ok(())
+    }
+
+    fn merge_sign(&mut self, prev: &LocConf) -> Result<(), String> {
+        if self.sign_keys.is_none() {
+            self.sign_keys = prev.sign_keys.clone();
+        }
+        self.sign = self.sign.or(prev.sign);
+        if matches!(self.sign, Some(SignValue::On { .. }))
+            && self.sign_keys.as_ref().is_none_or(|k| k.is_empty())
+        {
+            return Err("\"image_resize_rs_sign\" needs a key: no \
+                        \"image_resize_rs_sign_key\" applies here"
+                .into());
         }
         Ok(())
     }
