@@ -86,6 +86,9 @@ pub enum Mode {
     Rotate,
     Resize,
     Crop,
+    /// `placeholder`: a ThumbHash, the dominant colour and the size, as
+    /// JSON (not image_filter's).
+    Placeholder,
 }
 
 /// One `image_resize_rs ...;` line, arguments still raw (they may hold variables).
@@ -97,6 +100,7 @@ pub enum FilterArgs<'a> {
     Rotate(&'a [u8]),
     Resize(&'a [u8], &'a [u8]),
     Crop(&'a [u8], &'a [u8]),
+    Placeholder,
 }
 
 /// Parses the arguments after the directive name, as `ngx_http_image_filter` does.
@@ -105,6 +109,7 @@ pub fn parse_filter_args<'a>(args: &[&'a [u8]]) -> Result<FilterArgs<'a>, ValueE
         [b"off"] => Ok(FilterArgs::Off),
         [b"test"] => Ok(FilterArgs::Test),
         [b"size"] => Ok(FilterArgs::Size),
+        [b"placeholder"] => Ok(FilterArgs::Placeholder),
         [b"rotate", a] => Ok(FilterArgs::Rotate(a)),
         [b"resize", w, h] => Ok(FilterArgs::Resize(w, h)),
         [b"crop", w, h] => Ok(FilterArgs::Crop(w, h)),

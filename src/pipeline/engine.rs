@@ -10,8 +10,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use super::codec::decode;
 use super::codec::encode::{self, EncodeOptions};
+use super::codec::{decode, placeholder};
 use super::container::{meta, read_header, sniff};
 use super::json;
 use super::ops::{color, sharpen, transform, Bitmap};
@@ -109,10 +109,78 @@ pub fn run(
             stages.source = info.unwrap_or((0, 0));
             return Ok(Reply::Json(json::size_json(info.map(|(w, h)| (ty, w, h)))));
         }
+        Mode::Placeholder => return placeholder(ty, body, s, stages, cancel),
         Mode::Rotate | Mode::Resize | Mode::Crop => {}
     }
     let (plan, out) = s.plan()?;
     transform_image(ty, body, &plan, &out, None, stages, cancel)
+}
+
+/// `placeholder`: the image decoded at the smallest scale that still fills
+/// [`placeholder::MAX_SIDE`] (JPEG 1/8, a progressive JPEG from its DC
+/// scans), shrunk to fit it, oriented and in sRGB, then hashed.
+fn placeholder(
+    ty: ImageType,
+    data: &[u8],
+    s: &Settings,
+    stages: &mut Stages,
+    cancel: &AtomicBool,
+) -> Result<Reply, Error> {
+    let side = u64::from(placeholder::MAX_SIDE);
+    let orientation = if s.auto_orient {
+        meta::orientation(ty, data)
+    } else {
+        meta::Orientation::NORMAL
+    };
+    if let Some(h) = read_header(ty, data) {
+        check_pixels(h.width, h.height, s.max_pixels)?;
+        stages.source = orientation.displayed(h.width, h.height);
+    }
+    // The displayed image fits the box; the decoder works on the stored one.
+    let fit = |sw: u32, sh: u32| {
+        let (dw, dh) = orientation.displayed(sw, sh);
+        let g = geometry::plan(Operation::Resize, dw, dh, side, side, 0);
+        let (tw, th) = g.pre_rotation(dw, dh);
+        orientation.displayed(tw, th)
+    };
+    let target = |w: u32, h: u32| -> Result<(u32, u32), Error> {
+        check_pixels(w, h, s.max_pixels)?;
+        Ok(fit(w, h))
+    };
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Error::Cancelled);
+    }
+    let clock = Instant::now();
+    let decoded = decode::decode(ty, data, s.max_pixels, &target, false);
+    stages.decode_us = clock.elapsed().as_micros() as u64;
+    let dec = match decoded {
+        Ok(d) => d,
+        Err(Error::Decode { .. }) if read_header(ty, data).is_none() => {
+            return Err(Error::UnreadableHeader(ty))
+        }
+        Err(e) => return Err(e),
+    };
+    let (sx, sy) = (dec.orig_width, dec.orig_height);
+    if sx == 0 || sy == 0 {
+        return Err(Error::UnreadableHeader(ty));
+    }
+    stages.source = orientation.displayed(sx, sy);
+    let clock = Instant::now();
+    let mut img = dec.bitmap;
+    let (tw, th) = fit(sx, sy);
+    if (img.width, img.height) != (tw, th) {
+        img = transform::resample(img, tw, th).map_err(|reason| Error::Decode { ty, reason })?;
+    }
+    img = transform::orient(img, orientation);
+    if let Some(icc) = meta::icc_profile(ty, data) {
+        color::to_srgb(&mut img, &icc);
+    }
+    stages.resize_us = clock.elapsed().as_micros() as u64;
+    let clock = Instant::now();
+    let (w, h) = stages.source;
+    let json = placeholder::json(&img, ty, w, h);
+    stages.encode_us = clock.elapsed().as_micros() as u64;
+    Ok(Reply::Json(json))
 }
 
 /// ngx_http_image_process + ngx_http_image_resize (tests).

@@ -98,12 +98,13 @@ impl Directive for Filter {
             FilterArgs::Off => Mode::Off,
             FilterArgs::Test => Mode::Test,
             FilterArgs::Size => Mode::Size,
+            FilterArgs::Placeholder => Mode::Placeholder,
             FilterArgs::Rotate(_) => Mode::Rotate,
             FilterArgs::Resize(..) => Mode::Resize,
             FilterArgs::Crop(..) => Mode::Crop,
         };
         match mode {
-            Mode::Off | Mode::Test | Mode::Size => conf.filter = Some(mode),
+            Mode::Off | Mode::Test | Mode::Size | Mode::Placeholder => conf.filter = Some(mode),
             Mode::Rotate => {
                 // rotate combines with an earlier resize or crop in the same location.
                 if !matches!(conf.filter, Some(Mode::Resize | Mode::Crop)) {

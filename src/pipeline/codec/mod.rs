@@ -6,4 +6,5 @@ mod dc_scan;
 pub mod decode;
 pub mod encode;
 mod palette;
+pub mod placeholder;
 mod png_write;

@@ -85,7 +85,7 @@ impl Settings {
                 };
                 (op, w, h)
             }
-            Mode::Off | Mode::Test | Mode::Size => {
+            Mode::Off | Mode::Test | Mode::Size | Mode::Placeholder => {
                 return Err(Error::InvalidParameter(format!(
                     "{:?} does not transform",
                     self.mode
