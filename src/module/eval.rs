@@ -6,11 +6,11 @@
 
 use ngx::http::Request;
 
-use super::conf::{LocConf, OutputValue, Pool, Value};
+use super::conf::{FocusPoint, Fraction, LocConf, OutputValue, Pool, Value};
 use crate::admission::{Limits, Overload};
 use crate::negotiate::{self, Output, Token};
-use crate::pipeline::{self, Settings};
-use crate::value::{self, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, DEFAULT_WEBP_QUALITY};
+use crate::pipeline::{self, Placement, Settings};
+use crate::value::{self, Focus, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, DEFAULT_WEBP_QUALITY};
 
 /// A request's evaluated configuration.
 pub(crate) struct Evaluated {
@@ -61,6 +61,7 @@ pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
         // Checked at merge (1..=MAX_QUALITY, 1..=MAX_AVIF_SPEED).
         avif_quality: conf.avif_quality as u32,
         avif_speed: conf.avif_speed as u32,
+        placement: placement(conf, r),
     };
     Evaluated {
         settings,
@@ -83,6 +84,37 @@ impl Value {
         match self {
             Value::Static(n) => *n,
             Value::Complex(cv) => cv.get(r).map_or(0, |s| value::filter_value(s.as_bytes())),
+        }
+    }
+}
+
+/// `image_resize_rs_gravity`, `_focus` and `_pad_color` for this request.
+/// A focus whose variables give something other than two fractions 0..1
+/// is the image's centre.
+fn placement(conf: &LocConf, r: &Request) -> Placement {
+    let defaults = Placement::default();
+    let focus = match conf.focus {
+        None | Some(FocusPoint::Off) => None,
+        Some(FocusPoint::At(x, y)) => Some(
+            x.get(r)
+                .zip(y.get(r))
+                .map_or(Focus::CENTER, |(x, y)| Focus { x, y }),
+        ),
+    };
+    Placement {
+        gravity: conf.gravity.unwrap_or(defaults.gravity),
+        focus,
+        pad_color: conf.pad_color.unwrap_or(defaults.pad_color),
+    }
+}
+
+impl Fraction {
+    /// The static value, or the variables' value parsed like a static one;
+    /// `None` when unusable.
+    fn get(&self, r: &Request) -> Option<u32> {
+        match self {
+            Fraction::Static(f) => Some(*f),
+            Fraction::Complex(cv) => value::parse_fraction(cv.get(r)?.as_bytes()).ok(),
         }
     }
 }

@@ -14,7 +14,7 @@ use super::codec::decode;
 use super::codec::encode::{self, EncodeOptions};
 use super::container::{meta, read_header, sniff};
 use super::json;
-use super::ops::{color, sharpen, transform, Bitmap};
+use super::ops::{color, sharpen, smartcrop, transform, Bitmap};
 use super::plan::{geometry, output_type, Operation, OutputSettings, Plan, Settings};
 use super::{Error, ImageType};
 use crate::value::{Mode, MAX_QUALITY};
@@ -100,7 +100,7 @@ pub fn run(
             stages.source = info.unwrap_or((0, 0));
             return Ok(Reply::Json(json::size_json(info.map(|(w, h)| (ty, w, h)))));
         }
-        Mode::Rotate | Mode::Resize | Mode::Crop => {}
+        Mode::Rotate | Mode::Resize | Mode::Crop | Mode::Pad => {}
     }
     let (plan, out) = s.plan()?;
     transform_image(ty, body, &plan, &out, None, stages, cancel)
@@ -168,6 +168,13 @@ fn as_is(plan: &Plan, w: u32, h: u32, force: bool) -> bool {
                 && u64::from(w) <= plan.max_width
                 && u64::from(h) <= plan.max_height
         }
+        // Exactly the box already: nothing to fit or fill.
+        Operation::Pad => {
+            !force
+                && rotation(plan.angle) == 0
+                && u64::from(w) == plan.max_width
+                && u64::from(h) == plan.max_height
+        }
     }
 }
 
@@ -232,7 +239,15 @@ fn transform_image(
     // The box applies to the displayed image; the decoder works on the stored one.
     let plan_for = |sw: u32, sh: u32| {
         let (dw, dh) = orientation.displayed(sw, sh);
-        geometry::plan(plan.op, dw, dh, plan.max_width, plan.max_height, plan.angle)
+        geometry::plan_placed(
+            plan.op,
+            dw,
+            dh,
+            plan.max_width,
+            plan.max_height,
+            plan.angle,
+            &plan.placement,
+        )
     };
     let stored_target = |sw: u32, sh: u32| {
         let (dw, dh) = orientation.displayed(sw, sh);
@@ -292,7 +307,17 @@ fn transform_image(
         img = transform::rotate(img, geo.angle);
     }
     if let Some((x, y, w, h)) = geo.crop {
+        // `smart` looks at the pixels the crop would cut.
+        let (x, y) = if plan.placement.is_smart() {
+            smartcrop::window(&img, w, h)
+        } else {
+            (x, y)
+        };
         img = transform::crop(img, x, y, w, h);
+    }
+    if let Some((x, y, w, h)) = geo.pad {
+        let alpha = !matches!(out_ty, ImageType::Jpeg);
+        img = transform::pad(img, x, y, w, h, plan.placement.pad_color, alpha);
     }
     if let Some(icc) = meta::icc_profile(ty, data) {
         color::to_srgb(&mut img, &icc);

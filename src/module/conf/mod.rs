@@ -18,7 +18,7 @@ use crate::admission::{Limits, Overload};
 use crate::negotiate::{Formats, Output};
 use crate::s3::{Addressing, Bucket, Credentials, Endpoint};
 use crate::value::{
-    Mode, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS,
+    Gravity, Mode, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS,
     DEFAULT_WEBP_QUALITY, MAX_AVIF_SPEED, MAX_QUALITY,
 };
 
@@ -80,6 +80,27 @@ pub(crate) struct LocConf {
     pub queue: Option<Limits>,
     /// `image_resize_rs_overload`.
     pub overload: Option<Overload>,
+    /// `image_resize_rs_gravity`, `_focus`, `_pad_color` (RGBA).
+    pub gravity: Option<Gravity>,
+    pub focus: Option<FocusPoint>,
+    pub pad_color: Option<[u8; 4]>,
+}
+
+/// `image_resize_rs_focus`'s value.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum FocusPoint {
+    /// `off`: the gravity decides (lets a location undo an outer focus).
+    Off,
+    /// X and Y, each a fraction of the image.
+    At(Fraction, Fraction),
+}
+
+/// A fraction 0..1 in millionths ([`crate::value::parse_fraction`]),
+/// known at config time or computed per request from variables.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Fraction {
+    Static(u32),
+    Complex(Complex),
 }
 
 /// `image_resize_rs_output`'s value.
@@ -146,6 +167,9 @@ impl Default for LocConf {
             jobs: None,
             queue: None,
             overload: None,
+            gravity: None,
+            focus: None,
+            pad_color: None,
         }
     }
 }
@@ -237,6 +261,9 @@ impl LocConf {
         self.jobs = self.jobs.or(prev.jobs);
         self.queue = self.queue.or(prev.queue);
         self.overload = self.overload.or(prev.overload);
+        self.gravity = self.gravity.or(prev.gravity);
+        self.focus = self.focus.or(prev.focus);
+        self.pad_color = self.pad_color.or(prev.pad_color);
         self.thread_pool = self.thread_pool.or(prev.thread_pool);
         if self.thread_pool.is_none() && self.mode() != Mode::Off {
             // Nothing said: offload to nginx's implicit "default" pool

@@ -1,7 +1,7 @@
 //! One request's settings as the directives give them, and their checks:
 //! the same functions the directive parsers use on static arguments.
 
-use super::{Operation, OutputSettings, Plan};
+use super::{Operation, OutputSettings, Placement, Plan};
 use crate::negotiate::Token;
 use crate::pipeline::Error;
 use crate::value::{self, Mode, UNLIMITED};
@@ -36,6 +36,8 @@ pub struct Settings {
     /// `image_resize_rs_avif_quality` (1..=100) and `_speed` (1..=10).
     pub avif_quality: u32,
     pub avif_speed: u32,
+    /// `image_resize_rs_gravity`, `_focus` (evaluated), `_pad_color`.
+    pub placement: Placement,
 }
 
 impl Default for Settings {
@@ -57,6 +59,7 @@ impl Default for Settings {
             auto_orient: true,
             avif_quality: value::DEFAULT_AVIF_QUALITY,
             avif_speed: value::DEFAULT_AVIF_SPEED,
+            placement: Placement::default(),
         }
     }
 }
@@ -67,6 +70,24 @@ impl Settings {
     pub(crate) fn plan(&self) -> Result<(Plan, OutputSettings), Error> {
         let (op, max_width, max_height) = match self.mode {
             Mode::Rotate => (Operation::Rotate, UNLIMITED, UNLIMITED),
+            Mode::Pad => {
+                let bad = |_| {
+                    Error::InvalidParameter(
+                        "pad width and height must be positive numbers".into(),
+                    )
+                };
+                let w = value::check_pad_dimension(self.width).map_err(bad)?;
+                let h = value::check_pad_dimension(self.height).map_err(bad)?;
+                // The canvas is made whatever the source: bound it first.
+                if u128::from(w) * u128::from(h) > u128::from(self.max_pixels) {
+                    return Err(Error::TooManyPixels {
+                        width: w,
+                        height: h,
+                        max: self.max_pixels,
+                    });
+                }
+                (Operation::Pad, w, h)
+            }
             Mode::Resize | Mode::Crop => {
                 let bad = |_| {
                     Error::InvalidParameter(
@@ -112,6 +133,7 @@ impl Settings {
             transparency: self.transparency,
             interlace: self.interlace,
             max_pixels: self.max_pixels,
+            placement: self.placement,
         };
         let token = self.format.ok_or_else(|| {
             Error::InvalidParameter(

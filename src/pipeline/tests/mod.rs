@@ -26,6 +26,7 @@ fn plan(op: Operation, w: u64, h: u64) -> Plan {
         transparency: true,
         interlace: false,
         max_pixels: 40_000_000,
+        placement: plan::Placement::default(),
     }
 }
 
