@@ -339,7 +339,8 @@ pub fn parse_fraction(s: &[u8]) -> Result<u32, ValueError> {
         .ok_or_else(err)
 }
 
-/// `image_resize_rs_pad_color #rrggbb | #rrggbbaa | transparent;` as RGBA
+/// `image_resize_rs_pad_color "#rrggbb" | "#rrggbbaa" | transparent;` as RGBA
+/// (the `#` may be left out)
 /// (`transparent` is white at alpha 0, so it turns white where the output
 /// has no alpha).
 pub fn parse_color(s: &[u8]) -> Result<[u8; 4], ValueError> {
@@ -347,10 +348,11 @@ pub fn parse_color(s: &[u8]) -> Result<[u8; 4], ValueError> {
     if s == b"transparent" {
         return Ok([255, 255, 255, 0]);
     }
-    let hex = match s {
-        [b'#', hex @ ..] if hex.len() == 6 || hex.len() == 8 => hex,
-        _ => return Err(err()),
-    };
+    // nginx reads an unquoted `#` as a comment: `"#rrggbb"` or `rrggbb`.
+    let hex = s.strip_prefix(b"#").unwrap_or(s);
+    if hex.len() != 6 && hex.len() != 8 {
+        return Err(err());
+    }
     let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let mut rgba = [0, 0, 0, 255];
     for (i, pair) in hex.chunks_exact(2).enumerate() {
@@ -520,7 +522,8 @@ mod tests {
         assert_eq!(parse_color(b"#ffffff"), Ok([255, 255, 255, 255]));
         assert_eq!(parse_color(b"#12aB3c80"), Ok([0x12, 0xab, 0x3c, 0x80]));
         assert_eq!(parse_color(b"transparent"), Ok([255, 255, 255, 0]));
-        for s in [&b"fff"[..], b"#fff", b"#ggffff", b"#1234567", b"red", b""] {
+        assert_eq!(parse_color(b"3366cc"), Ok([0x33, 0x66, 0xcc, 255]));
+        for s in [&b"fff"[..], b"##3366cc", b"#", b"#fff", b"#ggffff", b"#1234567", b"red", b""] {
             assert!(parse_color(s).is_err(), "{s:?}");
         }
     }

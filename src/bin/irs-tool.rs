@@ -13,7 +13,7 @@
 //! irs-tool orient <file>        -> EXIF orientation 1..8
 //! irs-tool mean <file> <x> <y> <w> <h> -> "R G B A", the region's mean
 //! irs-tool subject <file>       -> "x y w h" around the saturated pixels
-//!                                  (max - min of RGB > 100), or "none"
+//!                                  (max - min of RGB > 60), or "none"
 //! ```
 
 use std::process::ExitCode;
@@ -206,7 +206,7 @@ fn cmd_subject(file: &str) -> Result<String, String> {
     let mut bbox: Option<(u32, u32, u32, u32)> = None;
     for (x, y, p) in rgb.enumerate_pixels() {
         let [r, g, b] = p.0;
-        if r.max(g).max(b) - r.min(g).min(b) > 100 {
+        if r.max(g).max(b) - r.min(g).min(b) > 60 {
             let (x0, y0, x1, y1) = bbox.unwrap_or((x, y, x, y));
             bbox = Some((x0.min(x), y0.min(y), x1.max(x), y1.max(y)));
         }
