@@ -356,7 +356,10 @@ pub fn parse_color(s: &[u8]) -> Result<[u8; 4], ValueError> {
     let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let mut rgba = [0, 0, 0, 255];
     for (i, pair) in hex.chunks_exact(2).enumerate() {
-        rgba[i] = nibble(pair[0]).zip(nibble(pair[1])).map(|(h, l)| h << 4 | l).ok_or_else(err)?;
+        rgba[i] = nibble(pair[0])
+            .zip(nibble(pair[1]))
+            .map(|(h, l)| h << 4 | l)
+            .ok_or_else(err)?;
     }
     Ok(rgba)
 }
@@ -511,7 +514,16 @@ mod tests {
             assert_eq!(parse_fraction(s), Ok(v), "{s:?}");
         }
         for s in [
-            &b""[..], b".", b"1.5", b"2", b"-0.5", b"0.5x", b"00.5", b"1.", b"0,5", b"1.0000001",
+            &b""[..],
+            b".",
+            b"1.5",
+            b"2",
+            b"-0.5",
+            b"0.5x",
+            b"00.5",
+            b"1.",
+            b"0,5",
+            b"1.0000001",
         ] {
             assert!(parse_fraction(s).is_err(), "{s:?}");
         }
@@ -523,7 +535,16 @@ mod tests {
         assert_eq!(parse_color(b"#12aB3c80"), Ok([0x12, 0xab, 0x3c, 0x80]));
         assert_eq!(parse_color(b"transparent"), Ok([255, 255, 255, 0]));
         assert_eq!(parse_color(b"3366cc"), Ok([0x33, 0x66, 0xcc, 255]));
-        for s in [&b"fff"[..], b"##3366cc", b"#", b"#fff", b"#ggffff", b"#1234567", b"red", b""] {
+        for s in [
+            &b"fff"[..],
+            b"##3366cc",
+            b"#",
+            b"#fff",
+            b"#ggffff",
+            b"#1234567",
+            b"red",
+            b"",
+        ] {
             assert!(parse_color(s).is_err(), "{s:?}");
         }
     }

@@ -18,8 +18,8 @@ use crate::admission::{Limits, Overload};
 use crate::negotiate::{Formats, Output};
 use crate::s3::{Addressing, Bucket, Credentials, Endpoint};
 use crate::value::{
-    Gravity, Mode, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS,
-    DEFAULT_WEBP_QUALITY, MAX_AVIF_SPEED, MAX_QUALITY,
+    Gravity, Mode, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED, DEFAULT_JPEG_QUALITY,
+    DEFAULT_MAX_PIXELS, DEFAULT_WEBP_QUALITY, MAX_AVIF_SPEED, MAX_QUALITY,
 };
 
 pub(crate) use directives::COMMANDS;

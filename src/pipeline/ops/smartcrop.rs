@@ -209,7 +209,10 @@ mod tests {
             let img = subject(300, 100, bx, by, 30, 30);
             let (x, y) = window(&img, 100, 100);
             assert_eq!(y, 0);
-            assert!(contains((x, y, 100, 100), (bx, by, 30, 30)), "{bx},{by}: x {x}");
+            assert!(
+                contains((x, y, 100, 100), (bx, by, 30, 30)),
+                "{bx},{by}: x {x}"
+            );
         }
         // Portrait, and larger than the grid (the copy is shrunk 8 times).
         let img = subject(200, 1000, 60, 850, 80, 100);

@@ -239,7 +239,10 @@ mod tests {
         // A translucent colour: RGBA where the output has alpha...
         let p = pad(img.clone(), 0, 0, 2, 2, [255, 255, 255, 0], true);
         assert_eq!(p.ch, 4);
-        assert_eq!(p.data, vec![1, 2, 3, 255, 4, 5, 6, 255, 255, 255, 255, 0, 255, 255, 255, 0]);
+        assert_eq!(
+            p.data,
+            vec![1, 2, 3, 255, 4, 5, 6, 255, 255, 255, 255, 0, 255, 255, 255, 0]
+        );
         // ...and its RGB where it has not.
         let p = pad(img.clone(), 0, 1, 2, 2, [10, 20, 30, 0], false);
         assert_eq!(p.ch, 3);

@@ -131,7 +131,10 @@ pub fn plan_placed(
     let mut pad = None;
     if op == Operation::Pad {
         // Settings::plan keeps the box within max_pixels, so within u32.
-        let (bw, bh) = (max_w.min(u64::from(u32::MAX)) as u32, max_h.min(u64::from(u32::MAX)) as u32);
+        let (bw, bh) = (
+            max_w.min(u64::from(u32::MAX)) as u32,
+            max_h.min(u64::from(u32::MAX)) as u32,
+        );
         let (fx, fy) = (bw.saturating_sub(rw), bh.saturating_sub(rh));
         if fx != 0 || fy != 0 {
             let (x, y) = at(place.gravity.halves(), fx, fy);
@@ -164,7 +167,8 @@ fn at((hx, hy): (u32, u32), free_x: u32, free_y: u32) -> (u32, u32) {
 /// The offset of a `win`-pixel window centred on the fraction `f` of a
 /// `len`-pixel side, clamped inside it.
 fn around(f: u32, len: u32, win: u32) -> u32 {
-    let centre = (u64::from(f) * u64::from(len) + u64::from(Focus::ONE / 2)) / u64::from(Focus::ONE);
+    let centre =
+        (u64::from(f) * u64::from(len) + u64::from(Focus::ONE / 2)) / u64::from(Focus::ONE);
     (centre.saturating_sub(u64::from(win / 2)) as u32).min(len - win)
 }
 
@@ -173,9 +177,18 @@ fn around(f: u32, len: u32, win: u32) -> u32 {
 fn turned(f: Focus, angle: u32) -> Focus {
     let flip = |v: u32| Focus::ONE - v;
     match angle {
-        90 => Focus { x: f.y, y: flip(f.x) },
-        180 => Focus { x: flip(f.x), y: flip(f.y) },
-        270 => Focus { x: flip(f.y), y: f.x },
+        90 => Focus {
+            x: f.y,
+            y: flip(f.x),
+        },
+        180 => Focus {
+            x: flip(f.x),
+            y: flip(f.y),
+        },
+        270 => Focus {
+            x: flip(f.y),
+            y: f.x,
+        },
         _ => f,
     }
 }
@@ -324,7 +337,12 @@ mod tests {
         let p = plan_placed(Operation::Crop, 150, 80, 100, 50, 0, &placed(NorthWest));
         assert_eq!(p.crop, Some((0, 0, 100, 50)));
         // The centre is plan()'s, bit for bit, on odd sizes too.
-        for (sx, sy, w, h) in [(333, 221, 100, 37), (1, 999, 1, 10), (999, 1, 7, 1), (7, 5, 3, 3)] {
+        for (sx, sy, w, h) in [
+            (333, 221, 100, 37),
+            (1, 999, 1, 10),
+            (999, 1, 7, 1),
+            (7, 5, 3, 3),
+        ] {
             for a in [0, 90, 180, 270] {
                 assert_eq!(
                     plan_placed(Operation::Crop, sx, sy, w, h, a, &placed(Center)),
@@ -340,13 +358,15 @@ mod tests {
         let f = |x, y| {
             let mut p = focus(x, y);
             p.gravity = Gravity::East;
-            plan_placed(Operation::Crop, 800, 400, 100, 100, 0, &p).crop.unwrap()
+            plan_placed(Operation::Crop, 800, 400, 100, 100, 0, &p)
+                .crop
+                .unwrap()
         };
         assert_eq!(f(500_000, 500_000), (50, 0, 100, 100));
         assert_eq!(f(250_000, 0), (0, 0, 100, 100)); // clamped left
         assert_eq!(f(600_000, 0), (70, 0, 100, 100)); // 120 - 50
         assert_eq!(f(1_000_000, 1_000_000), (100, 0, 100, 100)); // clamped right
-        // 1xN: a 1-px-wide column cropped in y around the focus.
+                                                                 // 1xN: a 1-px-wide column cropped in y around the focus.
         let p = plan_placed(Operation::Crop, 1, 1000, 1, 10, 0, &focus(0, 900_000));
         assert_eq!(p.crop, Some((0, 895, 1, 10)));
         // Rotation: the focus is a point of the image as displayed; rotated
@@ -370,19 +390,34 @@ mod tests {
         assert_eq!(p.resize, Some((200, 100)));
         assert_eq!(p.pad, Some((0, 50, 200, 200)));
         assert_eq!(dims(p), (200, 200));
-        assert_eq!(pad(800, 400, 200, 200, 0, North).pad, Some((0, 0, 200, 200)));
-        assert_eq!(pad(800, 400, 200, 200, 0, South).pad, Some((0, 100, 200, 200)));
-        assert_eq!(pad(800, 400, 200, 200, 0, Smart).pad, Some((0, 50, 200, 200)));
+        assert_eq!(
+            pad(800, 400, 200, 200, 0, North).pad,
+            Some((0, 0, 200, 200))
+        );
+        assert_eq!(
+            pad(800, 400, 200, 200, 0, South).pad,
+            Some((0, 100, 200, 200))
+        );
+        assert_eq!(
+            pad(800, 400, 200, 200, 0, Smart).pad,
+            Some((0, 50, 200, 200))
+        );
         // Odd spare: the centre rounds down, as crop's.
         let p = pad(333, 222, 100, 100, 0, Center);
         assert_eq!(p.resize, Some((100, 66)));
         assert_eq!(p.pad, Some((0, 17, 100, 100)));
         // Never enlarged: a small image sits in the box.
         let p = pad(50, 40, 100, 100, 0, SouthEast);
-        assert_eq!((p.resize, p.pad, dims(p)), (None, Some((50, 60, 100, 100)), (100, 100)));
+        assert_eq!(
+            (p.resize, p.pad, dims(p)),
+            (None, Some((50, 60, 100, 100)), (100, 100))
+        );
         // Exactly the box: nothing to pad.
         let p = pad(800, 400, 200, 100, 0, Center);
-        assert_eq!((p.resize, p.pad, dims(p)), (Some((200, 100)), None, (200, 100)));
+        assert_eq!(
+            (p.resize, p.pad, dims(p)),
+            (Some((200, 100)), None, (200, 100))
+        );
         // Rotated: the turned image fits the box.
         let p = pad(800, 600, 400, 200, 90, Center);
         assert_eq!(p.resize, Some((200, 150)));

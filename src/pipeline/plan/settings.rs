@@ -72,9 +72,7 @@ impl Settings {
             Mode::Rotate => (Operation::Rotate, UNLIMITED, UNLIMITED),
             Mode::Pad => {
                 let bad = |_| {
-                    Error::InvalidParameter(
-                        "pad width and height must be positive numbers".into(),
-                    )
+                    Error::InvalidParameter("pad width and height must be positive numbers".into())
                 };
                 let w = value::check_pad_dimension(self.width).map_err(bad)?;
                 let h = value::check_pad_dimension(self.height).map_err(bad)?;

@@ -4,6 +4,7 @@
 //! tests of one step sit next to their code.
 
 mod output;
+mod placement;
 mod run;
 
 use super::codec::{decode, encode};
