@@ -191,9 +191,9 @@ fn rotation(angle: u32) -> u32 {
 /// for the fidelity benchmarks); decoding still plans for the nominal one.
 ///
 /// Order: limits (on the displayed size) → decode (shrink-on-load target in
-/// stored orientation) → resample → orient → rotate → crop → ICC → sRGB →
-/// sharpen → encode (palette kept for palette input written as PNG/GIF; no
-/// metadata is ever written).
+/// stored orientation) → resample → orient → rotate → crop (`smart` chooses
+/// its window here) → ICC → sRGB → sharpen → pad → encode (palette kept
+/// for palette input written as PNG/GIF; no metadata is ever written).
 fn transform_image(
     ty: ImageType,
     data: &[u8],
@@ -315,15 +315,16 @@ fn transform_image(
         };
         img = transform::crop(img, x, y, w, h);
     }
-    if let Some((x, y, w, h)) = geo.pad {
-        let alpha = !matches!(out_ty, ImageType::Jpeg);
-        img = transform::pad(img, x, y, w, h, plan.placement.pad_color, alpha);
-    }
     if let Some(icc) = meta::icc_profile(ty, data) {
         color::to_srgb(&mut img, &icc);
     }
     if plan.sharpen > 0 {
         sharpen::sharpen(&mut img, plan.sharpen);
+    }
+    // Last: the colour is sRGB already, and the bars' edge is not sharpened.
+    if let Some((x, y, w, h)) = geo.pad {
+        let alpha = !matches!(out_ty, ImageType::Jpeg);
+        img = transform::pad(img, x, y, w, h, plan.placement.pad_color, alpha);
     }
     stages.resize_us = clock.elapsed().as_micros() as u64;
     if cancelled() {

@@ -111,6 +111,9 @@ fn pad_fits_then_fills_the_box() {
     assert_eq!(img.get_pixel(199, 49).0, colour);
     assert_eq!(img.get_pixel(0, 150).0, colour);
     assert_ne!(img.get_pixel(0, 50).0, colour);
+    // The colour is sRGB: an image's ICC profile does not touch it.
+    let img = pad(Kind::PngP3, 64, 32, Gravity::Center, colour);
+    assert_eq!(img.get_pixel(0, 0).0, colour);
     // North: the image on top, the bar below.
     let img = pad(Kind::PngSubject, 400, 200, Gravity::North, colour);
     assert_ne!(img.get_pixel(0, 0).0, colour);
