@@ -101,7 +101,7 @@ sub http_level {
 delete @ENV{qw/ AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN /};
 
 $t->write_file_expand('nginx.conf', conf('image_resize_rs resize 10 10;'));
-$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 4 + 2 * 7 + 1);
+$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 4 + 2 * 8 + 1);
 
 ###############################################################################
 
@@ -183,6 +183,8 @@ my %bad_crop = (
 		qr/"image_resize_rs" directive invalid parameter "0": pad takes a positive number/,
 	'image_resize_rs_pad_color "#12345";' =>
 		qr/"image_resize_rs_pad_color" directive invalid value "#12345"/,
+	'image_resize_rs pad 10000 10000;' =>
+		qr/"image_resize_rs" pad 10000x10000 is over image_resize_rs_max_pixels \(40000000\)/,
 	'image_resize_rs_pad_color red;' =>
 		qr/"image_resize_rs_pad_color" directive invalid value "red"/,
 );

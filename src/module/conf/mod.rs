@@ -241,6 +241,17 @@ impl LocConf {
             .or(Some(DEFAULT_MAX_PIXELS));
         self.formats = self.formats.or(prev.formats);
         self.output = self.output.or(prev.output);
+        if let (Some(Mode::Pad), Value::Static(w), Value::Static(h), Some(max)) =
+            (self.filter, self.width, self.height, self.max_pixels)
+        {
+            // The canvas is made whatever the source: a box over the limit
+            // could never be answered.
+            if u128::from(w) * u128::from(h) > u128::from(max) {
+                return Err(format!(
+                    "\"image_resize_rs\" pad {w}x{h} is over image_resize_rs_max_pixels ({max})"
+                ));
+            }
+        }
         merge_num(
             &mut self.avif_quality,
             prev.avif_quality,
