@@ -87,6 +87,20 @@ http {
             image_resize_rs_focus 0.75 0.8;
         }
 
+        location /smartrot/ {
+            alias %%TESTDIR%%/;
+            image_resize_rs crop 100 100;
+            image_resize_rs rotate 180;
+            image_resize_rs_gravity smart;
+        }
+
+        location /focusrot/ {
+            alias %%TESTDIR%%/;
+            image_resize_rs crop 100 100;
+            image_resize_rs rotate 180;
+            image_resize_rs_focus 0.75 0.8;
+        }
+
         location /focusvar/ {
             alias %%TESTDIR%%/;
             image_resize_rs crop 100 100;
@@ -143,7 +157,7 @@ make_image($t, 'jpeg-subject', 200, 400, 'tall.jpg');
 make_image($t, 'png-subject', 400, 200, 'wide.png');
 make_image($t, 'jpeg-subject', 1, 400, 'thin.jpg');
 
-$t->try_run('no image_resize_rs gravity')->plan(37);
+$t->try_run('no image_resize_rs gravity')->plan(39);
 
 ###############################################################################
 
@@ -232,6 +246,7 @@ ok(inside(subject('/smart/wide.jpg')), 'smart, wide: the subject is in');
 ok(inside(subject('/smart/tall.jpg')), 'smart, tall: the subject is in');
 is(info(get('/smart/tall.jpg')), 'jpeg 100x100', 'smart crop size');
 ok(inside(subject('/smart/wide.png')), 'smart, png');
+ok(inside(subject('/smartrot/wide.jpg')), 'smart, turned: the subject in the north-west');
 is(info(get('/smart/thin.jpg')), 'jpeg 1x100', 'smart, 1 px wide');
 
 # The focus point beats the gravity; from variables too; a bad value is
@@ -239,6 +254,7 @@ is(info(get('/smart/thin.jpg')), 'jpeg 1x100', 'smart, 1 px wide');
 
 ok(inside(subject('/focus/wide.jpg')), 'focus: the subject is in');
 ok(inside(subject('/focusvar/wide.jpg?x=0.75&y=0.8')), 'focus from variables');
+ok(inside(subject('/focusrot/wide.jpg')), 'focus on the image as displayed, turned');
 is(subject('/focusvar/wide.jpg?x=0&y=0'), 'none', 'focus at the left edge');
 is(subject('/focusvar/wide.jpg?x=.5&y=1'), subject('/center/wide.jpg'),
 	'focus at the centre');
