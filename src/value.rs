@@ -51,6 +51,8 @@ pub enum ValueError {
     Arity,
     #[error("invalid value \"{0}\"")]
     InvalidValue(String),
+    #[error("invalid parameter \"{0}\": pad takes a positive number for both sides, not \"-\"")]
+    PadDimension(String),
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -89,6 +91,8 @@ pub enum Mode {
     /// `placeholder`: a ThumbHash, the dominant colour and the size, as
     /// JSON (not image_filter's).
     Placeholder,
+    /// `pad W H`: fit inside the box, then letterbox to exactly W×H.
+    Pad,
 }
 
 /// One `image_resize_rs ...;` line, arguments still raw (they may hold variables).
@@ -101,6 +105,7 @@ pub enum FilterArgs<'a> {
     Resize(&'a [u8], &'a [u8]),
     Crop(&'a [u8], &'a [u8]),
     Placeholder,
+    Pad(&'a [u8], &'a [u8]),
 }
 
 /// Parses the arguments after the directive name, as `ngx_http_image_filter` does.
@@ -113,6 +118,7 @@ pub fn parse_filter_args<'a>(args: &[&'a [u8]]) -> Result<FilterArgs<'a>, ValueE
         [b"rotate", a] => Ok(FilterArgs::Rotate(a)),
         [b"resize", w, h] => Ok(FilterArgs::Resize(w, h)),
         [b"crop", w, h] => Ok(FilterArgs::Crop(w, h)),
+        [b"pad", w, h] => Ok(FilterArgs::Pad(w, h)),
         [first, ..] if args.len() <= 3 => Err(ValueError::InvalidParameter(lossy(first))),
         _ => Err(ValueError::Arity),
     }
@@ -218,6 +224,153 @@ pub fn check_variable_syntax(s: &[u8]) -> Result<(), &'static str> {
     }
     Ok(())
 }
+
+/// A `pad` width or height: positive, never `-` (the box is the output's
+/// exact size).
+pub fn check_pad_dimension(n: u64) -> Result<u64, ValueError> {
+    match n {
+        0 | UNLIMITED => Err(ValueError::InvalidValue(n_text(n))),
+        n => Ok(n),
+    }
+}
+
+/// A static `pad` width or height: a positive number.
+pub fn static_pad_dimension(s: &[u8]) -> Result<u64, ValueError> {
+    check_pad_dimension(filter_value(s)).map_err(|_| ValueError::PadDimension(lossy(s)))
+}
+
+/// Where `crop` keeps its window (`image_resize_rs_gravity`): a side or
+/// corner of the image, its centre (image_filter's only choice), or
+/// `smart`, the window the image's content suggests. For `pad`, where the
+/// image sits in the box (`smart` is the centre there).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Gravity {
+    #[default]
+    Center,
+    North,
+    South,
+    East,
+    West,
+    NorthEast,
+    NorthWest,
+    SouthEast,
+    SouthWest,
+    Smart,
+}
+
+impl Gravity {
+    /// `image_resize_rs_gravity center | north | ... | smart;`
+    pub fn parse(s: &[u8]) -> Result<Gravity, ValueError> {
+        Ok(match s {
+            b"center" => Gravity::Center,
+            b"north" => Gravity::North,
+            b"south" => Gravity::South,
+            b"east" => Gravity::East,
+            b"west" => Gravity::West,
+            b"northeast" => Gravity::NorthEast,
+            b"northwest" => Gravity::NorthWest,
+            b"southeast" => Gravity::SouthEast,
+            b"southwest" => Gravity::SouthWest,
+            b"smart" => Gravity::Smart,
+            _ => return Err(ValueError::InvalidValue(lossy(s))),
+        })
+    }
+
+    /// Where the window sits along each axis, in halves of the free
+    /// space: 0 left/top, 1 centre, 2 right/bottom (`smart`: the centre).
+    pub fn halves(self) -> (u32, u32) {
+        match self {
+            Gravity::Center | Gravity::Smart => (1, 1),
+            Gravity::North => (1, 0),
+            Gravity::South => (1, 2),
+            Gravity::East => (2, 1),
+            Gravity::West => (0, 1),
+            Gravity::NorthEast => (2, 0),
+            Gravity::NorthWest => (0, 0),
+            Gravity::SouthEast => (2, 2),
+            Gravity::SouthWest => (0, 2),
+        }
+    }
+}
+
+/// `image_resize_rs_focus X Y;`: a point of the image as fractions of its
+/// width and height, in millionths (0 ..= [`Focus::ONE`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Focus {
+    pub x: u32,
+    pub y: u32,
+}
+
+impl Focus {
+    /// The whole width or height: 1.0.
+    pub const ONE: u32 = 1_000_000;
+    /// The image's centre (what an unusable per-request value means).
+    pub const CENTER: Focus = Focus {
+        x: Focus::ONE / 2,
+        y: Focus::ONE / 2,
+    };
+}
+
+/// One coordinate of `image_resize_rs_focus`: a decimal fraction 0..1
+/// (`0`, `1`, `0.25`, `.7`, `1.000`), digits beyond the sixth decimal
+/// ignored; in millionths. The same check at config time and request time.
+pub fn parse_fraction(s: &[u8]) -> Result<u32, ValueError> {
+    let err = || ValueError::InvalidValue(lossy(s));
+    let (int, frac) = match s.iter().position(|&c| c == b'.') {
+        Some(i) => (&s[..i], &s[i + 1..]),
+        None => (s, &b""[..]),
+    };
+    if (int.is_empty() && frac.is_empty())
+        || int.len() > 1
+        || !int.iter().chain(frac).all(u8::is_ascii_digit)
+        || (s.contains(&b'.') && frac.is_empty())
+    {
+        return Err(err());
+    }
+    let whole = match int {
+        b"" | b"0" => 0,
+        b"1" => Focus::ONE,
+        _ => return Err(err()),
+    };
+    let micro = frac
+        .iter()
+        .chain(std::iter::repeat(&b'0'))
+        .take(6)
+        .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
+    whole
+        .checked_add(micro)
+        .filter(|&v| v <= Focus::ONE)
+        .filter(|_| whole == 0 || frac.iter().all(|&c| c == b'0'))
+        .ok_or_else(err)
+}
+
+/// `image_resize_rs_pad_color "#rrggbb" | "#rrggbbaa" | transparent;` as RGBA
+/// (the `#` may be left out)
+/// (`transparent` is white at alpha 0, so it turns white where the output
+/// has no alpha).
+pub fn parse_color(s: &[u8]) -> Result<[u8; 4], ValueError> {
+    let err = || ValueError::InvalidValue(lossy(s));
+    if s == b"transparent" {
+        return Ok([255, 255, 255, 0]);
+    }
+    // nginx reads an unquoted `#` as a comment: `"#rrggbb"` or `rrggbb`.
+    let hex = s.strip_prefix(b"#").unwrap_or(s);
+    if hex.len() != 6 && hex.len() != 8 {
+        return Err(err());
+    }
+    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut rgba = [0, 0, 0, 255];
+    for (i, pair) in hex.chunks_exact(2).enumerate() {
+        rgba[i] = nibble(pair[0])
+            .zip(nibble(pair[1]))
+            .map(|(h, l)| h << 4 | l)
+            .ok_or_else(err)?;
+    }
+    Ok(rgba)
+}
+
+/// Default `image_resize_rs_pad_color`: white.
+pub const DEFAULT_PAD_COLOR: [u8; 4] = [255, 255, 255, 255];
 
 /// A static `rotate` angle: 90, 180 or 270.
 pub fn static_angle(s: &[u8]) -> Result<u32, ValueError> {
@@ -327,6 +480,77 @@ mod tests {
             // The reason never echoes the argument.
             let v = String::from_utf8_lossy(bad);
             assert!(v.len() < 2 || !e.contains(&*v), "{e}");
+        }
+    }
+
+    #[test]
+    fn pad_args() {
+        assert_eq!(
+            parse_filter_args(&[b"pad", b"10", b"20"]),
+            Ok(FilterArgs::Pad(b"10", b"20"))
+        );
+        assert_eq!(static_pad_dimension(b"10"), Ok(10));
+        assert!(static_pad_dimension(b"-").is_err());
+        assert!(static_pad_dimension(b"0").is_err());
+        assert!(check_pad_dimension(UNLIMITED).is_err());
+    }
+
+    #[test]
+    fn gravity_words() {
+        assert_eq!(Gravity::parse(b"center"), Ok(Gravity::Center));
+        assert_eq!(Gravity::parse(b"southeast"), Ok(Gravity::SouthEast));
+        assert_eq!(Gravity::parse(b"smart"), Ok(Gravity::Smart));
+        assert!(Gravity::parse(b"up").is_err());
+        assert!(Gravity::parse(b"North").is_err());
+        assert_eq!(Gravity::default(), Gravity::Center);
+    }
+
+    #[test]
+    fn fractions() {
+        for (s, v) in [
+            (&b"0"[..], 0),
+            (b"1", 1_000_000),
+            (b"0.25", 250_000),
+            (b".7", 700_000),
+            (b"1.000", 1_000_000),
+            (b"0.1234567", 123_456),
+            (b"0.000001", 1),
+        ] {
+            assert_eq!(parse_fraction(s), Ok(v), "{s:?}");
+        }
+        for s in [
+            &b""[..],
+            b".",
+            b"1.5",
+            b"2",
+            b"-0.5",
+            b"0.5x",
+            b"00.5",
+            b"1.",
+            b"0,5",
+            b"1.0000001",
+        ] {
+            assert!(parse_fraction(s).is_err(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn colors() {
+        assert_eq!(parse_color(b"#ffffff"), Ok([255, 255, 255, 255]));
+        assert_eq!(parse_color(b"#12aB3c80"), Ok([0x12, 0xab, 0x3c, 0x80]));
+        assert_eq!(parse_color(b"transparent"), Ok([255, 255, 255, 0]));
+        assert_eq!(parse_color(b"3366cc"), Ok([0x33, 0x66, 0xcc, 255]));
+        for s in [
+            &b"fff"[..],
+            b"##3366cc",
+            b"#",
+            b"#fff",
+            b"#ggffff",
+            b"#1234567",
+            b"red",
+            b"",
+        ] {
+            assert!(parse_color(s).is_err(), "{s:?}");
         }
     }
 

@@ -121,8 +121,9 @@ sub http_level {
 delete @ENV{qw/ AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN /};
 
 $t->write_file_expand('nginx.conf', conf('image_resize_rs resize 10 10;'));
-# + 5: never_larger, + 17: the image_resize_rs_sign checks at the end
-$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 5 + 5 + 17);
+# + 5: never_larger, + 17: the image_resize_rs_sign checks, + 2 * 8 + 1:
+# gravity, focus and pad, at the end
+$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 5 + 5 + 17 + 2 * 8 + 1);
 
 ###############################################################################
 
@@ -251,5 +252,37 @@ is($rc, 0, 'signing accepted') or diag($out);
 
 ($rc, $out) = check($t, 'image_resize_rs_sign off;');
 is($rc, 0, 'signing off needs no key') or diag($out);
+# Crop placement and pad (image_resize_rs_gravity, _focus, _pad_color).
+
+my %bad_crop = (
+	'image_resize_rs_gravity up;' =>
+		qr/"image_resize_rs_gravity" directive invalid value "up"/,
+	'image_resize_rs_focus 1.5 0.5;' =>
+		qr/"image_resize_rs_focus" directive invalid value "1.5"/,
+	'image_resize_rs_focus 0.5;' =>
+		qr/"image_resize_rs_focus" directive takes "off" or X and Y/,
+	'image_resize_rs pad - 100;' =>
+		qr/"image_resize_rs" directive invalid parameter "-": pad takes a positive number/,
+	'image_resize_rs pad 100 0;' =>
+		qr/"image_resize_rs" directive invalid parameter "0": pad takes a positive number/,
+	'image_resize_rs_pad_color "#12345";' =>
+		qr/"image_resize_rs_pad_color" directive invalid value "#12345"/,
+	'image_resize_rs pad 10000 10000;' =>
+		qr/"image_resize_rs" pad 10000x10000 is over image_resize_rs_max_pixels \(40000000\)/,
+	'image_resize_rs_pad_color red;' =>
+		qr/"image_resize_rs_pad_color" directive invalid value "red"/,
+);
+
+for my $directive (sort keys %bad_crop) {
+	my ($rc, $out) = check($t, $directive);
+	isnt($rc, 0, "rejected: $directive");
+	like($out, qr/$bad_crop{$directive}.* in .*check\.conf:\d+/,
+		"message: $directive");
+}
+
+($rc, $out) = check($t, 'image_resize_rs pad 300 $arg_h; '
+	. 'image_resize_rs_gravity smart; image_resize_rs_focus $arg_x 0.25; '
+	. 'image_resize_rs_pad_color "#ff000080";');
+is($rc, 0, 'crop placement and pad accepted') or diag($out);
 
 ###############################################################################

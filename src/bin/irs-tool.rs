@@ -11,6 +11,9 @@
 //! irs-tool encode <in.png> <jpeg|webp|avif|png> <quality> <speed> <out>
 //!                               -> "<bytes> <wall ms> <threads> <cpu ms>" (medians of 3)
 //! irs-tool orient <file>        -> EXIF orientation 1..8
+//! irs-tool mean <file> <x> <y> <w> <h> -> "R G B A", the region's mean
+//! irs-tool subject <file>       -> "x y w h" around the saturated pixels
+//!                                  (max - min of RGB > 60), or "none"
 //! ```
 
 use std::process::ExitCode;
@@ -22,13 +25,16 @@ const USAGE: &str = "usage:
   irs-tool gen <kind> <W> <H> <out-file>
     kinds: jpeg png gif webp png-indexed-trns jpeg-progressive jpeg-exif jpeg-low png-palette64
            jpeg-gps jpeg-p3 png-p3 webp-p3 jpeg-orient-1..8 png-orient-1..8 webp-orient-1..8
+           jpeg-subject png-subject
   irs-tool info <file>
   irs-tool corner <file> <x> <y>
   irs-tool ssim <a> <b>
   irs-tool reference <in> <W> <H> <out.png>
   irs-tool resize <in> <W> <H> <out.png>
   irs-tool encode <in.png> <jpeg|webp|avif|png> <quality> <speed> <out>
-  irs-tool orient <file>";
+  irs-tool orient <file>
+  irs-tool mean <file> <x> <y> <w> <h>
+  irs-tool subject <file>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -42,6 +48,8 @@ fn main() -> ExitCode {
         ["resize", input, w, h, out] => cmd_resize(input, w, h, out),
         ["encode", input, fmt, q, speed, out] => cmd_encode(input, fmt, q, speed, out),
         ["orient", file] => cmd_orient(file),
+        ["mean", file, x, y, w, h] => cmd_mean(file, x, y, w, h),
+        ["subject", file] => cmd_subject(file),
         _ => Err(USAGE.to_string()),
     };
     match r {
@@ -167,6 +175,47 @@ fn cmd_corner(file: &str, x: &str, y: &str) -> Result<String, String> {
     Ok(format!("{} {} {} {}", p[0], p[1], p[2], p[3]))
 }
 
+fn cmd_mean(file: &str, x: &str, y: &str, w: &str, h: &str) -> Result<String, String> {
+    let (_, img) = load(file)?;
+    let (x, y) = (parse_u32(x, "x")?, parse_u32(y, "y")?);
+    let (w, h) = (parse_u32(w, "w")?, parse_u32(h, "h")?);
+    if w == 0 || h == 0 || x + w > img.width() || y + h > img.height() {
+        return Err(format!(
+            "{w}x{h} at ({x},{y}) is not inside the {}x{} image",
+            img.width(),
+            img.height()
+        ));
+    }
+    let rgba = img.to_rgba8();
+    let mut sum = [0u64; 4];
+    for yy in y..y + h {
+        for xx in x..x + w {
+            for (s, v) in sum.iter_mut().zip(rgba.get_pixel(xx, yy).0) {
+                *s += u64::from(v);
+            }
+        }
+    }
+    let n = u64::from(w) * u64::from(h);
+    let m = sum.map(|s| (s + n / 2) / n);
+    Ok(format!("{} {} {} {}", m[0], m[1], m[2], m[3]))
+}
+
+fn cmd_subject(file: &str) -> Result<String, String> {
+    let (_, img) = load(file)?;
+    let rgb = img.to_rgb8();
+    let mut bbox: Option<(u32, u32, u32, u32)> = None;
+    for (x, y, p) in rgb.enumerate_pixels() {
+        let [r, g, b] = p.0;
+        if r.max(g).max(b) - r.min(g).min(b) > 60 {
+            let (x0, y0, x1, y1) = bbox.unwrap_or((x, y, x, y));
+            bbox = Some((x0.min(x), y0.min(y), x1.max(x), y1.max(y)));
+        }
+    }
+    Ok(bbox.map_or("none".into(), |(x0, y0, x1, y1)| {
+        format!("{x0} {y0} {} {}", x1 - x0 + 1, y1 - y0 + 1)
+    }))
+}
+
 fn luma(img: &image::DynamicImage) -> Vec<f64> {
     img.to_rgb8()
         .pixels()
@@ -254,7 +303,7 @@ fn cmd_ssim(fa: &str, fb: &str) -> Result<String, String> {
 /// image_resize_rs's own pipeline (`resize W H`: shrink-on-load, Lanczos3),
 /// written losslessly as PNG: what the resizer does before the output codec.
 fn cmd_resize(input: &str, w: &str, h: &str, out: &str) -> Result<String, String> {
-    use image_resize_rs::pipeline::{process_lossless, Operation, Plan, Reply};
+    use image_resize_rs::pipeline::{process_lossless, Operation, Placement, Plan, Reply};
     use image_resize_rs::value::{DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY};
     let data = std::fs::read(input).map_err(|e| format!("{input}: {e}"))?;
     let plan = Plan {
@@ -268,6 +317,7 @@ fn cmd_resize(input: &str, w: &str, h: &str, out: &str) -> Result<String, String
         transparency: true,
         interlace: false,
         max_pixels: u64::MAX,
+        placement: Placement::default(),
     };
     let bytes = match process_lossless(&data, &plan).map_err(|e| e.to_string())? {
         Reply::Image { bytes, .. } => bytes,

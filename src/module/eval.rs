@@ -6,12 +6,14 @@
 
 use ngx::http::Request;
 
-use super::conf::{Hint, LocConf, OutputValue, Pool, Value};
+use super::conf::{FocusPoint, Fraction, Hint, LocConf, OutputValue, Pool, Value};
 use crate::admission::{Limits, Overload};
 use crate::delivery::{self, Answer, Hints};
 use crate::negotiate::{self, Output, Token};
-use crate::pipeline::{self, Settings};
-use crate::value::{self, Mode, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, DEFAULT_WEBP_QUALITY};
+use crate::pipeline::{self, Placement, Settings};
+use crate::value::{
+    self, Focus, Mode, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, DEFAULT_WEBP_QUALITY,
+};
 
 /// A request's evaluated configuration.
 pub(crate) struct Evaluated {
@@ -50,7 +52,8 @@ pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
     let varies = output.is_some_and(|o| negotiate::varies(o, formats.as_slice()));
     let mode = conf.mode();
     let (mut width, mut height) = (conf.width.get(r), conf.height.get(r));
-    let answer = matches!(mode, Mode::Resize | Mode::Crop).then(|| answer(conf, r, width, height));
+    let answer = matches!(mode, Mode::Resize | Mode::Crop | Mode::Pad)
+        .then(|| answer(conf, r, width, height));
     if let Some(a) = answer {
         (width, height) = (a.width, a.height);
     }
@@ -76,6 +79,7 @@ pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
         avif_quality: cap(conf.avif_quality as u64) as u32,
         avif_speed: conf.avif_speed as u32,
         never_larger: conf.never_larger != 0,
+        placement: placement(conf, r),
     };
     Evaluated {
         settings,
@@ -114,6 +118,37 @@ impl Value {
         match self {
             Value::Static(n) => *n,
             Value::Complex(cv) => cv.get(r).map_or(0, |s| value::filter_value(s.as_bytes())),
+        }
+    }
+}
+
+/// `image_resize_rs_gravity`, `_focus` and `_pad_color` for this request.
+/// A focus whose variables give something other than two fractions 0..1
+/// is the image's centre.
+fn placement(conf: &LocConf, r: &Request) -> Placement {
+    let defaults = Placement::default();
+    let focus = match conf.focus {
+        None | Some(FocusPoint::Off) => None,
+        Some(FocusPoint::At(x, y)) => Some(
+            x.get(r)
+                .zip(y.get(r))
+                .map_or(Focus::CENTER, |(x, y)| Focus { x, y }),
+        ),
+    };
+    Placement {
+        gravity: conf.gravity.unwrap_or(defaults.gravity),
+        focus,
+        pad_color: conf.pad_color.unwrap_or(defaults.pad_color),
+    }
+}
+
+impl Fraction {
+    /// The static value, or the variables' value parsed like a static one;
+    /// `None` when unusable.
+    fn get(&self, r: &Request) -> Option<u32> {
+        match self {
+            Fraction::Static(f) => Some(*f),
+            Fraction::Complex(cv) => value::parse_fraction(cv.get(r)?.as_bytes()).ok(),
         }
     }
 }
@@ -189,7 +224,7 @@ fn vary(conf: &LocConf, varies: bool, answer: Option<Answer>) -> String {
 pub(crate) fn key(conf: &LocConf, r: &Request) -> Option<String> {
     let (w, h) = match conf.key_box {
         Some((w, h)) => (w.get(r), h.get(r)),
-        None if matches!(conf.mode(), Mode::Resize | Mode::Crop) => {
+        None if matches!(conf.mode(), Mode::Resize | Mode::Crop | Mode::Pad) => {
             (conf.width.get(r), conf.height.get(r))
         }
         None => return None,

@@ -14,8 +14,10 @@ use super::codec::encode::{self, EncodeOptions};
 use super::codec::{decode, placeholder};
 use super::container::{meta, read_header, sniff};
 use super::json;
-use super::ops::{color, sharpen, transform, Bitmap};
-use super::plan::{geometry, never_larger, output_type, Operation, OutputSettings, Plan, Settings};
+use super::ops::{color, sharpen, smartcrop, transform, Bitmap};
+use super::plan::{
+    geometry, never_larger, output_type, Operation, OutputSettings, Placement, Plan, Settings,
+};
 use super::{Error, ImageType};
 use crate::value::{Mode, MAX_QUALITY};
 
@@ -110,7 +112,7 @@ pub fn run(
             return Ok(Reply::Json(json::size_json(info.map(|(w, h)| (ty, w, h)))));
         }
         Mode::Placeholder => return placeholder(ty, body, s, stages, cancel),
-        Mode::Rotate | Mode::Resize | Mode::Crop => {}
+        Mode::Rotate | Mode::Resize | Mode::Crop | Mode::Pad => {}
     }
     let (plan, out) = s.plan()?;
     transform_image(ty, body, &plan, &out, None, stages, cancel)
@@ -139,7 +141,15 @@ fn placeholder(
     // The displayed image fits the box; the decoder works on the stored one.
     let fit = |sw: u32, sh: u32| {
         let (dw, dh) = orientation.displayed(sw, sh);
-        let g = geometry::plan(Operation::Resize, dw, dh, side, side, 0);
+        let g = geometry::plan_placed(
+            Operation::Resize,
+            dw,
+            dh,
+            side,
+            side,
+            0,
+            &Placement::default(),
+        );
         let (tw, th) = g.pre_rotation(dw, dh);
         orientation.displayed(tw, th)
     };
@@ -245,6 +255,13 @@ fn as_is(plan: &Plan, w: u32, h: u32, force: bool) -> bool {
                 && u64::from(w) <= plan.max_width
                 && u64::from(h) <= plan.max_height
         }
+        // Exactly the box already: nothing to fit or fill.
+        Operation::Pad => {
+            !force
+                && rotation(plan.angle) == 0
+                && u64::from(w) == plan.max_width
+                && u64::from(h) == plan.max_height
+        }
     }
 }
 
@@ -261,10 +278,11 @@ fn rotation(angle: u32) -> u32 {
 /// for the fidelity benchmarks); decoding still plans for the nominal one.
 ///
 /// Order: limits (on the displayed size) → decode (shrink-on-load target in
-/// stored orientation) → resample → orient → rotate → crop → ICC → sRGB →
-/// sharpen → encode (palette kept for palette input written as PNG/GIF; no
-/// metadata is ever written) → the original instead, if the new image only
-/// re-encodes it and is bigger ([`never_larger`]).
+/// stored orientation) → resample → orient → rotate → crop (`smart` chooses
+/// its window here) → ICC → sRGB → sharpen → pad → encode (palette kept
+/// for palette input written as PNG/GIF; no metadata is ever written) → the
+/// original instead, if the new image only re-encodes it and is bigger
+/// ([`never_larger`]).
 fn transform_image(
     ty: ImageType,
     data: &[u8],
@@ -310,7 +328,15 @@ fn transform_image(
     // The box applies to the displayed image; the decoder works on the stored one.
     let plan_for = |sw: u32, sh: u32| {
         let (dw, dh) = orientation.displayed(sw, sh);
-        geometry::plan(plan.op, dw, dh, plan.max_width, plan.max_height, plan.angle)
+        geometry::plan_placed(
+            plan.op,
+            dw,
+            dh,
+            plan.max_width,
+            plan.max_height,
+            plan.angle,
+            &plan.placement,
+        )
     };
     let stored_target = |sw: u32, sh: u32| {
         let (dw, dh) = orientation.displayed(sw, sh);
@@ -370,6 +396,12 @@ fn transform_image(
         img = transform::rotate(img, geo.angle);
     }
     if let Some((x, y, w, h)) = geo.crop {
+        // `smart` looks at the pixels the crop would cut.
+        let (x, y) = if plan.placement.is_smart() {
+            smartcrop::window(&img, w, h)
+        } else {
+            (x, y)
+        };
         img = transform::crop(img, x, y, w, h);
     }
     if let Some(icc) = meta::icc_profile(ty, data) {
@@ -377,6 +409,11 @@ fn transform_image(
     }
     if plan.sharpen > 0 {
         sharpen::sharpen(&mut img, plan.sharpen);
+    }
+    // Last: the colour is sRGB already, and the bars' edge is not sharpened.
+    if let Some((x, y, w, h)) = geo.pad {
+        let alpha = !matches!(out_ty, ImageType::Jpeg);
+        img = transform::pad(img, x, y, w, h, plan.placement.pad_color, alpha);
     }
     stages.resize_us = clock.elapsed().as_micros() as u64;
     if cancelled() {

@@ -29,6 +29,10 @@ pub enum Kind {
     JpegP3,
     PngP3,
     WebpP3,
+    /// A soft grey gradient with a saturated, busy block (the subject) in
+    /// the south-east: x and y from 70% to 90% of the image ([`subject`]).
+    JpegSubject,
+    PngSubject,
 }
 
 impl Kind {
@@ -49,6 +53,8 @@ impl Kind {
             "jpeg-p3" => Kind::JpegP3,
             "png-p3" => Kind::PngP3,
             "webp-p3" => Kind::WebpP3,
+            "jpeg-subject" => Kind::JpegSubject,
+            "png-subject" => Kind::PngSubject,
             _ => return None,
         })
     }
@@ -105,6 +111,44 @@ pub fn generate(kind: Kind, w: u32, h: u32) -> Result<Vec<u8>, Error> {
         Kind::JpegP3 => generate_p3(Kind::Jpeg, w, h),
         Kind::PngP3 => generate_p3(Kind::Png, w, h),
         Kind::WebpP3 => generate_p3(Kind::Webp, w, h),
+        Kind::JpegSubject => encode::encode_jpeg(&subject(w, h), 95, false),
+        Kind::PngSubject => encode::encode_png(&subject(w, h)),
+    }
+}
+
+/// [`subject_at`] with the block from 70% to 90% of each side.
+pub fn subject(w: u32, h: u32) -> Bitmap {
+    let at = |n: u32| (n * 7 / 10, (n / 5).max(1));
+    let ((bx, bw), (by, bh)) = (at(w), at(h));
+    subject_at(w, h, bx, by, bw, bh)
+}
+
+/// A `w`×`h` softly graded grey background with a `bw`×`bh` block of
+/// saturated red and blue 2×2 checkers at (`bx`, `by`): a subject off
+/// centre, for gravity and smart crop.
+pub fn subject_at(w: u32, h: u32, bx: u32, by: u32, bw: u32, bh: u32) -> Bitmap {
+    let mut data = Vec::with_capacity(w as usize * h as usize * 3);
+    for y in 0..h {
+        for x in 0..w {
+            let inside = (bx..bx + bw).contains(&x) && (by..by + bh).contains(&y);
+            let px = if inside {
+                if (x / 2 + y / 2) % 2 == 0 {
+                    [230, 30, 40]
+                } else {
+                    [40, 60, 220]
+                }
+            } else {
+                let v = 110 + (40 * u64::from(x + y) / u64::from(w + h)) as u8;
+                [v, v, v]
+            };
+            data.extend_from_slice(&px);
+        }
+    }
+    Bitmap {
+        width: w,
+        height: h,
+        ch: 3,
+        data,
     }
 }
 

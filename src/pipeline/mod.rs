@@ -30,7 +30,7 @@ mod tests;
 // What the nginx glue uses: one entry, [`run`], and its types.
 pub use engine::{is_cheap, run, Reply, Stages};
 pub use error::Error;
-pub use plan::Settings;
+pub use plan::{Placement, Settings};
 
 // The steps one by one, for the tests, the test-image generator and
 // irs-tool (feature `gen`), never in the module.

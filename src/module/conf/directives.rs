@@ -20,13 +20,16 @@ use ngx::ffi::{
 use ngx::ngx_string;
 
 use super::ext::{ConfError, ConfExt};
-use super::{CredentialSource, Hint, LocConf, OutputValue, SignValue, ThreadPool, Value};
+use super::{
+    CredentialSource, FocusPoint, Fraction, Hint, LocConf, OutputValue, SignValue, ThreadPool,
+    Value,
+};
 use crate::admission;
 use crate::delivery::{self, Ladder};
 use crate::negotiate::{self, Formats};
 use crate::s3::{self, Addressing, Bucket, Credentials, Endpoint};
 use crate::sign::{self, SignArgs};
-use crate::value::{self, FilterArgs, Mode};
+use crate::value::{self, FilterArgs, Gravity, Mode};
 
 type ConfResult = Result<(), ConfError>;
 
@@ -102,12 +105,13 @@ impl Directive for Filter {
             FilterArgs::Rotate(_) => Mode::Rotate,
             FilterArgs::Resize(..) => Mode::Resize,
             FilterArgs::Crop(..) => Mode::Crop,
+            FilterArgs::Pad(..) => Mode::Pad,
         };
         match mode {
             Mode::Off | Mode::Test | Mode::Size | Mode::Placeholder => conf.filter = Some(mode),
             Mode::Rotate => {
                 // rotate combines with an earlier resize or crop in the same location.
-                if !matches!(conf.filter, Some(Mode::Resize | Mode::Crop)) {
+                if !matches!(conf.filter, Some(Mode::Resize | Mode::Crop | Mode::Pad)) {
                     conf.filter = Some(Mode::Rotate);
                 }
                 let angle = |s: &[u8]| value::static_angle(s).map(u64::from);
@@ -117,6 +121,11 @@ impl Directive for Filter {
                 conf.filter = Some(mode);
                 conf.width = value_arg(cf, args[1], value::static_dimension)?;
                 conf.height = value_arg(cf, args[2], value::static_dimension)?;
+            }
+            Mode::Pad => {
+                conf.filter = Some(mode);
+                conf.width = value_arg(cf, args[1], value::static_pad_dimension)?;
+                conf.height = value_arg(cf, args[2], value::static_pad_dimension)?;
             }
         }
         Ok(())
@@ -518,6 +527,49 @@ impl Directive for Sign {
     }
 }
 
+/// `image_resize_rs_gravity center | north | ... | smart;`
+struct GravityWord;
+
+impl Directive for GravityWord {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.gravity)?;
+        conf.gravity = Some(Gravity::parse(args[0].as_bytes())?);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_focus X Y | off;`: fractions, may hold variables.
+struct Focus;
+
+impl Directive for Focus {
+    fn set(cf: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.focus)?;
+        let mut fraction = |arg: ngx_str_t| -> Result<Fraction, ConfError> {
+            if value::has_variables(arg.as_bytes()) {
+                return cf.complex_value(arg).map(Fraction::Complex);
+            }
+            Ok(Fraction::Static(value::parse_fraction(arg.as_bytes())?))
+        };
+        conf.focus = Some(match args {
+            [off] if off.as_bytes() == b"off" => FocusPoint::Off,
+            [x, y] => FocusPoint::At(fraction(*x)?, fraction(*y)?),
+            _ => return Err("takes \"off\" or X and Y, fractions 0..1 of the image".into()),
+        });
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_pad_color #rrggbb | #rrggbbaa | transparent;`
+struct PadColor;
+
+impl Directive for PadColor {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.pad_color)?;
+        conf.pad_color = Some(value::parse_color(args[0].as_bytes())?);
+        Ok(())
+    }
+}
+
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
 /// A directive set by one of our [`Directive`]s.
@@ -543,7 +595,7 @@ const fn slot(
 }
 
 /// nginx reads the table during configuration parsing only.
-pub(crate) static mut COMMANDS: [ngx_command_t; 35] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 38] = [
     ours::<Filter>(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -695,6 +747,18 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 35] = [
     ours::<Sign>(
         ngx_string!("image_resize_rs_sign"),
         ANY_LEVEL | NGX_CONF_TAKE12,
+    ),
+    ours::<GravityWord>(
+        ngx_string!("image_resize_rs_gravity"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<Focus>(
+        ngx_string!("image_resize_rs_focus"),
+        ANY_LEVEL | NGX_CONF_TAKE12,
+    ),
+    ours::<PadColor>(
+        ngx_string!("image_resize_rs_pad_color"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
     ),
     ngx_command_t::empty(),
 ];

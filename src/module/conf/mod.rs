@@ -20,8 +20,8 @@ use crate::negotiate::{Formats, Output};
 use crate::s3::{Addressing, Bucket, Credentials, Endpoint};
 use crate::sign::Key;
 use crate::value::{
-    Mode, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED, DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS,
-    DEFAULT_WEBP_QUALITY, MAX_AVIF_SPEED, MAX_QUALITY,
+    Gravity, Mode, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED, DEFAULT_JPEG_QUALITY,
+    DEFAULT_MAX_PIXELS, DEFAULT_WEBP_QUALITY, MAX_AVIF_SPEED, MAX_QUALITY,
 };
 
 pub(crate) use directives::COMMANDS;
@@ -100,6 +100,10 @@ pub(crate) struct LocConf {
     pub sign_keys: Option<Vec<Key>>,
     /// `image_resize_rs_sign`.
     pub sign: Option<SignValue>,
+    /// `image_resize_rs_gravity`, `_focus`, `_pad_color` (RGBA).
+    pub gravity: Option<Gravity>,
+    pub focus: Option<FocusPoint>,
+    pub pad_color: Option<[u8; 4]>,
 }
 
 /// A client hint's value (`$http_sec_ch_dpr`, `$arg_dpr`, ...) and the
@@ -120,6 +124,23 @@ pub(crate) enum SignValue {
         signature: Complex,
         expires: Option<Complex>,
     },
+}
+
+/// `image_resize_rs_focus`'s value.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum FocusPoint {
+    /// `off`: the gravity decides (lets a location undo an outer focus).
+    Off,
+    /// X and Y, each a fraction of the image.
+    At(Fraction, Fraction),
+}
+
+/// A fraction 0..1 in millionths ([`crate::value::parse_fraction`]),
+/// known at config time or computed per request from variables.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Fraction {
+    Static(u32),
+    Complex(Complex),
 }
 
 /// `image_resize_rs_output`'s value.
@@ -195,6 +216,9 @@ impl Default for LocConf {
             never_larger: NGX_CONF_UNSET,
             sign_keys: None,
             sign: None,
+            gravity: None,
+            focus: None,
+            pad_color: None,
         }
     }
 }
@@ -282,6 +306,17 @@ impl LocConf {
             .or(Some(DEFAULT_MAX_PIXELS));
         self.formats = self.formats.or(prev.formats);
         self.output = self.output.or(prev.output);
+        if let (Some(Mode::Pad), Value::Static(w), Value::Static(h), Some(max)) =
+            (self.filter, self.width, self.height, self.max_pixels)
+        {
+            // The canvas is made whatever the source: a box over the limit
+            // could never be answered.
+            if u128::from(w) * u128::from(h) > u128::from(max) {
+                return Err(format!(
+                    "\"image_resize_rs\" pad {w}x{h} is over image_resize_rs_max_pixels ({max})"
+                ));
+            }
+        }
         merge_num(
             &mut self.avif_quality,
             prev.avif_quality,
@@ -304,6 +339,9 @@ impl LocConf {
         self.overload = self.overload.or(prev.overload);
         self.merge_delivery(prev)?;
         merge_flag(&mut self.never_larger, prev.never_larger, 1);
+        self.gravity = self.gravity.or(prev.gravity);
+        self.focus = self.focus.or(prev.focus);
+        self.pad_color = self.pad_color.or(prev.pad_color);
         self.thread_pool = self.thread_pool.or(prev.thread_pool);
         if self.thread_pool.is_none() && self.mode() != Mode::Off {
             // Nothing said: offload to nginx's implicit "default" pool

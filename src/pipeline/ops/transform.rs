@@ -1,4 +1,4 @@
-//! Pixel geometry: resampling, rotation, EXIF orientation, crop.
+//! Pixel geometry: resampling, rotation, EXIF orientation, crop, padding.
 
 use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
@@ -117,6 +117,61 @@ pub fn crop(src: Bitmap, x: u32, y: u32, w: u32, h: u32) -> Bitmap {
     }
 }
 
+/// Lays `src` at (x, y) of a `w`×`h` canvas of `color` (RGBA) — `pad`'s
+/// letterbox; the caller guarantees it fits. With `alpha` (the output
+/// format has alpha) the canvas is RGBA when the image or the colour is
+/// translucent; otherwise the colour's alpha is dropped (its RGB fills the
+/// bars) and a grey image on a grey colour stays grey.
+pub fn pad(src: Bitmap, x: u32, y: u32, w: u32, h: u32, color: [u8; 4], alpha: bool) -> Bitmap {
+    let [r, g, b, a] = color;
+    let ch = if src.ch == 4 || (alpha && a < 255) {
+        4
+    } else if src.ch == 1 && r == g && g == b {
+        1
+    } else {
+        3
+    };
+    // The image keeps its own alpha even for JPEG (the encoder lays it over
+    // white); the bars are opaque there.
+    let fill: Vec<u8> = match ch {
+        4 => vec![r, g, b, if alpha { a } else { 255 }],
+        3 => vec![r, g, b],
+        _ => vec![r],
+    };
+    let mut data: Vec<u8> = fill
+        .iter()
+        .copied()
+        .cycle()
+        .take(w as usize * h as usize * ch)
+        .collect();
+    let row = src.width as usize;
+    for yy in 0..src.height {
+        let o = ((y + yy) as usize * w as usize + x as usize) * ch;
+        let dst = &mut data[o..o + row * ch];
+        let i = src.idx(0, yy);
+        let line = &src.data[i..i + row * src.ch];
+        if src.ch == ch {
+            dst.copy_from_slice(line);
+            continue;
+        }
+        for (d, p) in dst.chunks_exact_mut(ch).zip(line.chunks_exact(src.ch)) {
+            match src.ch {
+                1 => d[..3].copy_from_slice(&[p[0]; 3]),
+                _ => d[..3].copy_from_slice(&p[..3]),
+            }
+            if ch == 4 {
+                d[3] = 255;
+            }
+        }
+    }
+    Bitmap {
+        width: w,
+        height: h,
+        ch,
+        data,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +220,52 @@ mod tests {
             let ov = Orientation::new(v);
             assert_eq!(orient(o(v), ov.inverse()), b, "inverse of {v}");
         }
+    }
+
+    #[test]
+    fn pad_pixels() {
+        let img = Bitmap {
+            width: 2,
+            height: 1,
+            ch: 3,
+            data: vec![1, 2, 3, 4, 5, 6],
+        };
+        // RGB on an opaque colour: RGB, the image at (1, 1) of 3x3.
+        let p = pad(img.clone(), 1, 1, 3, 3, [9, 8, 7, 255], true);
+        assert_eq!((p.width, p.height, p.ch), (3, 3, 3));
+        assert_eq!(&p.data[..9], &[9, 8, 7, 9, 8, 7, 9, 8, 7]);
+        assert_eq!(&p.data[9..18], &[9, 8, 7, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(&p.data[18..], &[9, 8, 7, 9, 8, 7, 9, 8, 7]);
+        // A translucent colour: RGBA where the output has alpha...
+        let p = pad(img.clone(), 0, 0, 2, 2, [255, 255, 255, 0], true);
+        assert_eq!(p.ch, 4);
+        assert_eq!(
+            p.data,
+            vec![1, 2, 3, 255, 4, 5, 6, 255, 255, 255, 255, 0, 255, 255, 255, 0]
+        );
+        // ...and its RGB where it has not.
+        let p = pad(img.clone(), 0, 1, 2, 2, [10, 20, 30, 0], false);
+        assert_eq!(p.ch, 3);
+        assert_eq!(p.data, vec![10, 20, 30, 10, 20, 30, 1, 2, 3, 4, 5, 6]);
+        // Grey stays grey on grey; turns RGB on a colour.
+        let grey = Bitmap {
+            width: 1,
+            height: 2,
+            ch: 1,
+            data: vec![50, 60],
+        };
+        let p = pad(grey.clone(), 1, 0, 2, 2, [0, 0, 0, 255], false);
+        assert_eq!((p.ch, p.data), (1, vec![0, 50, 0, 60]));
+        let p = pad(grey, 0, 0, 2, 2, [255, 0, 0, 255], false);
+        assert_eq!(p.data, vec![50, 50, 50, 255, 0, 0, 60, 60, 60, 255, 0, 0]);
+        // RGBA image, no alpha in the output: bars opaque, the image's alpha kept.
+        let rgba = Bitmap {
+            width: 1,
+            height: 1,
+            ch: 4,
+            data: vec![1, 2, 3, 100],
+        };
+        let p = pad(rgba, 0, 0, 2, 1, [7, 7, 7, 0], false);
+        assert_eq!(p.data, vec![1, 2, 3, 100, 7, 7, 7, 255]);
     }
 }

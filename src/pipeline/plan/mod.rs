@@ -12,6 +12,8 @@ mod settings;
 pub use output::{output_type, OutputSettings};
 pub use settings::Settings;
 
+use crate::value::{Focus, Gravity, DEFAULT_PAD_COLOR};
+
 /// The geometry of the transforming modes of [`crate::value::Mode`] (`test`,
 /// `size` and `off` never reach the transform step).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,6 +21,38 @@ pub enum Operation {
     Rotate,
     Resize,
     Crop,
+    /// Fit inside the box as `Resize` does, then letterbox to exactly the box.
+    Pad,
+}
+
+/// Where `crop`'s window and `pad`'s image sit, and what fills a pad:
+/// `image_resize_rs_gravity`, `_focus` and `_pad_color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub gravity: Gravity,
+    /// When set, `crop` centres its window here (clamped inside the image)
+    /// whatever the gravity.
+    pub focus: Option<Focus>,
+    /// RGBA; the alpha is kept only where the output format has alpha.
+    pub pad_color: [u8; 4],
+}
+
+impl Placement {
+    /// The crop window is chosen from the pixels (`smart`, no focus point).
+    pub fn is_smart(&self) -> bool {
+        self.gravity == Gravity::Smart && self.focus.is_none()
+    }
+}
+
+impl Default for Placement {
+    /// image_filter's centre, white padding.
+    fn default() -> Self {
+        Placement {
+            gravity: Gravity::Center,
+            focus: None,
+            pad_color: DEFAULT_PAD_COLOR,
+        }
+    }
 }
 
 /// Validated transform parameters (built from [`Settings`] by
@@ -42,4 +76,6 @@ pub struct Plan {
     pub interlace: bool,
     /// Refuse `width * height > max_pixels` before decoding any pixel.
     pub max_pixels: u64,
+    /// Gravity, focus point, pad colour.
+    pub placement: Placement,
 }

@@ -1,7 +1,7 @@
 //! One request's settings as the directives give them, and their checks:
 //! the same functions the directive parsers use on static arguments.
 
-use super::{Operation, OutputSettings, Plan};
+use super::{Operation, OutputSettings, Placement, Plan};
 use crate::negotiate::Token;
 use crate::pipeline::Error;
 use crate::value::{self, Mode, UNLIMITED};
@@ -38,6 +38,8 @@ pub struct Settings {
     pub avif_speed: u32,
     /// `image_resize_rs_never_larger`.
     pub never_larger: bool,
+    /// `image_resize_rs_gravity`, `_focus` (evaluated), `_pad_color`.
+    pub placement: Placement,
 }
 
 impl Default for Settings {
@@ -60,6 +62,7 @@ impl Default for Settings {
             avif_quality: value::DEFAULT_AVIF_QUALITY,
             avif_speed: value::DEFAULT_AVIF_SPEED,
             never_larger: true,
+            placement: Placement::default(),
         }
     }
 }
@@ -70,6 +73,22 @@ impl Settings {
     pub(crate) fn plan(&self) -> Result<(Plan, OutputSettings), Error> {
         let (op, max_width, max_height) = match self.mode {
             Mode::Rotate => (Operation::Rotate, UNLIMITED, UNLIMITED),
+            Mode::Pad => {
+                let bad = |_| {
+                    Error::InvalidParameter("pad width and height must be positive numbers".into())
+                };
+                let w = value::check_pad_dimension(self.width).map_err(bad)?;
+                let h = value::check_pad_dimension(self.height).map_err(bad)?;
+                // The canvas is made whatever the source: bound it first.
+                if u128::from(w) * u128::from(h) > u128::from(self.max_pixels) {
+                    return Err(Error::TooManyPixels {
+                        width: w,
+                        height: h,
+                        max: self.max_pixels,
+                    });
+                }
+                (Operation::Pad, w, h)
+            }
             Mode::Resize | Mode::Crop => {
                 let bad = |_| {
                     Error::InvalidParameter(
@@ -115,6 +134,7 @@ impl Settings {
             transparency: self.transparency,
             interlace: self.interlace,
             max_pixels: self.max_pixels,
+            placement: self.placement,
         };
         let token = self.format.ok_or_else(|| {
             Error::InvalidParameter(

@@ -6,6 +6,7 @@
 
 mod never_larger;
 mod output;
+mod placement;
 mod run;
 
 use super::codec::{decode, encode};
@@ -28,6 +29,7 @@ fn plan(op: Operation, w: u64, h: u64) -> Plan {
         transparency: true,
         interlace: false,
         max_pixels: 40_000_000,
+        placement: plan::Placement::default(),
     }
 }
 
