@@ -5,8 +5,8 @@
 //! - the image was encoded at all: what image_filter sends "as is" (it fits
 //!   the box, same format, nothing forces a re-encode) already goes out
 //!   untouched ([`crate::pipeline::Reply::Original`]);
-//! - nothing geometric changed ([`Unchanged`]): no resize, no crop cut, no
-//!   rotation, no EXIF orientation to turn. What re-encodes such an image is
+//! - nothing geometric changed ([`unchanged`]): no resize, no crop cut, no
+//!   padding, no rotation, no EXIF orientation to turn. What re-encodes such an image is
 //!   a format conversion (`image_resize_rs_formats`, or an
 //!   `image_resize_rs_output` naming the original's own format) or
 //!   image_filter's `force` (a JPEG whose application data is more than 5%
@@ -27,7 +27,7 @@ use crate::pipeline::ImageType;
 /// `geo` planned for an image whose EXIF orientation is `upright` (normal,
 /// or ignored with `image_resize_rs_auto_orient off`).
 pub fn unchanged(geo: &Geometry, upright: bool) -> bool {
-    upright && geo.resize.is_none() && geo.angle == 0 && geo.crop.is_none()
+    upright && geo.resize.is_none() && geo.angle == 0 && geo.crop.is_none() && geo.pad.is_none()
 }
 
 /// Can the original's bytes stand in for the output the request asked for?
