@@ -12,11 +12,12 @@ use std::time::Instant;
 
 use super::codec::encode::{self, EncodeOptions};
 use super::codec::{decode, placeholder};
-use super::container::{meta, read_header, sniff};
+use super::animate;
+use super::container::{anim, meta, read_header, sniff};
 use super::json;
 use super::ops::{color, sharpen, smartcrop, transform, Bitmap};
 use super::plan::{
-    geometry, never_larger, output_type, Operation, OutputSettings, Placement, Plan, Settings,
+    animation, geometry, never_larger, output_type, Operation, OutputSettings, Placement, Plan, Settings,
 };
 use super::{Error, ImageType};
 use crate::value::{Mode, MAX_QUALITY};
@@ -109,12 +110,22 @@ pub fn run(
         Mode::Size => {
             let info = displayed();
             stages.source = info.unwrap_or((0, 0));
-            return Ok(Reply::Json(json::size_json(info.map(|(w, h)| (ty, w, h)))));
+            let frames = anim::probe(ty, body).map(|a| a.frames);
+            return Ok(Reply::Json(json::size_json_frames(
+                info.map(|(w, h)| (ty, w, h)),
+                frames,
+            )));
         }
         Mode::Placeholder => return placeholder(ty, body, s, stages, cancel),
         Mode::Rotate | Mode::Resize | Mode::Crop | Mode::Pad => {}
     }
     let (plan, out) = s.plan()?;
+    if let Some(info) = anim::probe(ty, body) {
+        let decision = animation::decide(&out.animation, &info, out.token, ty, out.negotiated)?;
+        if let animation::Decision::Animate(out_ty) = decision {
+            return animate::transform(ty, body, &info, out_ty, &plan, &out, stages, cancel);
+        }
+    }
     transform_image(ty, body, &plan, &out, None, stages, cancel)
 }
 
@@ -233,7 +244,7 @@ fn process_as(
     )
 }
 
-fn check_pixels(w: u32, h: u32, max: u64) -> Result<(), Error> {
+pub(super) fn check_pixels(w: u32, h: u32, max: u64) -> Result<(), Error> {
     let (w, h) = (u64::from(w), u64::from(h));
     if u128::from(w) * u128::from(h) > u128::from(max) {
         return Err(Error::TooManyPixels {
@@ -246,7 +257,7 @@ fn check_pixels(w: u32, h: u32, max: u64) -> Result<(), Error> {
 }
 
 /// nginx's as-is condition (never for Rotate, which always carries an angle).
-fn as_is(plan: &Plan, w: u32, h: u32, force: bool) -> bool {
+pub(super) fn as_is(plan: &Plan, w: u32, h: u32, force: bool) -> bool {
     match plan.op {
         Operation::Rotate => plan.angle == 0,
         Operation::Resize | Operation::Crop => {
@@ -387,34 +398,9 @@ fn transform_image(
     }
 
     let geo = plan_for(sx, sy);
-    let (tw, th) = stored_target(sx, sy);
-    if (img.width, img.height) != (tw, th) {
-        img = transform::resample(img, tw, th).map_err(|reason| Error::Decode { ty, reason })?;
-    }
-    img = transform::orient(img, orientation);
-    if geo.angle != 0 {
-        img = transform::rotate(img, geo.angle);
-    }
-    if let Some((x, y, w, h)) = geo.crop {
-        // `smart` looks at the pixels the crop would cut.
-        let (x, y) = if plan.placement.is_smart() {
-            smartcrop::window(&img, w, h)
-        } else {
-            (x, y)
-        };
-        img = transform::crop(img, x, y, w, h);
-    }
-    if let Some(icc) = meta::icc_profile(ty, data) {
-        color::to_srgb(&mut img, &icc);
-    }
-    if plan.sharpen > 0 {
-        sharpen::sharpen(&mut img, plan.sharpen);
-    }
-    // Last: the colour is sRGB already, and the bars' edge is not sharpened.
-    if let Some((x, y, w, h)) = geo.pad {
-        let alpha = !matches!(out_ty, ImageType::Jpeg);
-        img = transform::pad(img, x, y, w, h, plan.placement.pad_color, alpha);
-    }
+    let icc = meta::icc_profile(ty, data);
+    let target = stored_target(sx, sy);
+    img = shape(img, ty, &geo, target, orientation, plan, icc.as_deref(), out_ty, None)?.0;
     stages.resize_us = clock.elapsed().as_micros() as u64;
     if cancelled() {
         return Err(Error::Cancelled);
@@ -458,4 +444,55 @@ fn transform_image(
         width: img.width,
         height: img.height,
     })
+}
+
+/// The pixel steps between decoding and encoding, on one decoded image
+/// (or one frame of an animation): resample to `target` (stored
+/// orientation) → orient → rotate → crop (`smart` chooses its window here,
+/// unless `window` gives it: every frame of an animation takes the first
+/// frame's) → ICC → sRGB → sharpen → pad. Returns the image and the crop
+/// window used.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn shape(
+    mut img: Bitmap,
+    ty: ImageType,
+    geo: &geometry::Geometry,
+    target: (u32, u32),
+    orientation: meta::Orientation,
+    plan: &Plan,
+    icc: Option<&[u8]>,
+    out_ty: ImageType,
+    window: Option<(u32, u32)>,
+) -> Result<(Bitmap, Option<(u32, u32)>), Error> {
+    let (tw, th) = target;
+    if (img.width, img.height) != (tw, th) {
+        img = transform::resample(img, tw, th).map_err(|reason| Error::Decode { ty, reason })?;
+    }
+    img = transform::orient(img, orientation);
+    if geo.angle != 0 {
+        img = transform::rotate(img, geo.angle);
+    }
+    let mut used = None;
+    if let Some((x, y, w, h)) = geo.crop {
+        // `smart` looks at the pixels the crop would cut.
+        let (x, y) = match window {
+            Some(at) => at,
+            None if plan.placement.is_smart() => smartcrop::window(&img, w, h),
+            None => (x, y),
+        };
+        used = Some((x, y));
+        img = transform::crop(img, x, y, w, h);
+    }
+    if let Some(icc) = icc {
+        color::to_srgb(&mut img, icc);
+    }
+    if plan.sharpen > 0 {
+        sharpen::sharpen(&mut img, plan.sharpen);
+    }
+    // Last: the colour is sRGB already, and the bars' edge is not sharpened.
+    if let Some((x, y, w, h)) = geo.pad {
+        let alpha = !matches!(out_ty, ImageType::Jpeg);
+        img = transform::pad(img, x, y, w, h, plan.placement.pad_color, alpha);
+    }
+    Ok((img, used))
 }

@@ -14,6 +14,7 @@
 //! - `ops/`: pixel operations (resample, orient, rotate, crop, sRGB, sharpen);
 //! - `tests/`: the end-to-end tests.
 
+mod animate;
 mod codec;
 mod container;
 mod engine;
@@ -30,6 +31,7 @@ mod tests;
 // What the nginx glue uses: one entry, [`run`], and its types.
 pub use engine::{is_cheap, run, Reply, Stages};
 pub use error::Error;
+pub use plan::animation::{parse_mode as parse_animation, Mode as AnimationMode, Policy as AnimationPolicy};
 pub use plan::{Placement, Settings};
 
 // The steps one by one, for the tests, the test-image generator and
@@ -38,6 +40,8 @@ pub use plan::{Placement, Settings};
 pub use codec::avif;
 #[cfg(any(test, feature = "gen"))]
 pub use codec::encode::{encode, encode_avif_with, encode_webp_with, EncodeOptions};
+#[cfg(any(test, feature = "gen"))]
+pub use container::anim::{probe as probe_animation, Animation};
 #[cfg(any(test, feature = "gen"))]
 pub use container::meta;
 #[cfg(any(test, feature = "gen"))]
