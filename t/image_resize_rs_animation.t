@@ -132,12 +132,13 @@ sub get {
 	return http("GET $uri HTTP/1.0\x0d\x0aHost: localhost\x0d\x0a$h\x0d\x0a");
 }
 
+my $dir = $t->testdir();
 my $n = 0;
 
 # irs-tool frames on a response's body.
 sub frames {
 	my ($r) = @_;
-	my $path = $t->testdir() . '/out' . $n++;
+	my $path = "$dir/out" . $n++;
 	open my $fh, '>:raw', $path or die "$path: $!";
 	print $fh response_body($r) // '';
 	close $fh;

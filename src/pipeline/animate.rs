@@ -1,6 +1,6 @@
 //! The transform step for an animated GIF or WebP that keeps its animation
 //! ([`super::plan::animation::decide`] said so): the same checks and pixel
-//! steps as a still ([`super::engine::shape`]), on every frame, streamed —
+//! steps as a still ([`super::shape::shape`]), on every frame, streamed —
 //! decode and composite one frame, shape it, encode it, drop it. The crop
 //! window `smart` picks on the first frame holds for all of them, so the
 //! animation does not jitter.
@@ -11,8 +11,9 @@ use std::time::Instant;
 use super::codec::anim::{self, GifWriter, WebpWriter};
 use super::container::anim::Animation;
 use super::container::meta;
-use super::engine::{as_is, check_pixels, shape, Reply, Stages};
 use super::plan::{geometry, never_larger, OutputSettings, Plan};
+use super::reply::{Reply, Stages};
+use super::shape::{as_is, check_pixels, shape};
 use super::{Error, ImageType};
 use crate::value::MAX_QUALITY;
 

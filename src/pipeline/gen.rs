@@ -121,7 +121,9 @@ pub fn generate(kind: Kind, w: u32, h: u32) -> Result<Vec<u8>, Error> {
         Kind::PngSubject => encode::encode_png(&subject(w, h)),
         Kind::GifAnimated | Kind::WebpAnimated => {
             let (Ok(width), Ok(height)) = (u16::try_from(w), u16::try_from(h)) else {
-                return Err(Error::InvalidParameter("GIF sides are at most 65535".into()));
+                return Err(Error::InvalidParameter(
+                    "GIF sides are at most 65535".into(),
+                ));
             };
             let spec = AnimSpec {
                 width,
@@ -517,7 +519,12 @@ pub fn animated_gif_with(s: &AnimSpec) -> Vec<u8> {
         }
         let [r1, r2, r3] = anim_rects(s);
         let full = (0, 0, s.width, s.height);
-        let frames = [(full, 0u8, Keep), (r1, 1, Background), (r2, 2, Previous), (r3, 3, Keep)];
+        let frames = [
+            (full, 0u8, Keep),
+            (r1, 1, Background),
+            (r2, 2, Previous),
+            (r3, 3, Keep),
+        ];
         for (k, ((x, y, w, h), colour, dispose)) in frames.into_iter().enumerate() {
             let buffer: Vec<u8> = (0..h)
                 .flat_map(|_| (0..w).map(move |c| if k == 1 && c < w / 2 { 4 } else { colour }))

@@ -24,15 +24,20 @@ pub mod gen;
 mod json;
 mod ops;
 mod plan;
+mod reply;
+mod shape;
 
 #[cfg(test)]
 mod tests;
 
 // What the nginx glue uses: one entry, [`run`], and its types.
-pub use engine::{is_cheap, run, Reply, Stages};
+pub use engine::{is_cheap, run};
 pub use error::Error;
-pub use plan::animation::{parse_mode as parse_animation, Mode as AnimationMode, Policy as AnimationPolicy};
+pub use plan::animation::{
+    parse_mode as parse_animation, Mode as AnimationMode, Policy as AnimationPolicy,
+};
 pub use plan::{Placement, Settings};
+pub use reply::{Reply, Stages};
 
 // The steps one by one, for the tests, the test-image generator and
 // irs-tool (feature `gen`), never in the module.

@@ -17,9 +17,9 @@ use ngx::ffi::{ngx_conf_t, ngx_flag_t, ngx_int_t};
 use crate::admission::{Limits, Overload};
 use crate::delivery::{Ladder, Policy};
 use crate::negotiate::{Formats, Output};
+use crate::pipeline::{AnimationMode, AnimationPolicy};
 use crate::s3::{Addressing, Bucket, Credentials, Endpoint};
 use crate::sign::Key;
-use crate::pipeline::{AnimationMode, AnimationPolicy};
 use crate::value::{
     Gravity, Mode, DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED, DEFAULT_JPEG_QUALITY,
     DEFAULT_MAX_PIXELS, DEFAULT_WEBP_QUALITY, MAX_AVIF_SPEED, MAX_QUALITY,

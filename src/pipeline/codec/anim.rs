@@ -100,7 +100,9 @@ impl GifWriter {
         let repeat = match plays {
             0 => Some(gif::Repeat::Infinite),
             1 => None,
-            n => Some(gif::Repeat::Finite(u16::try_from(n - 1).unwrap_or(u16::MAX))),
+            n => Some(gif::Repeat::Finite(
+                u16::try_from(n - 1).unwrap_or(u16::MAX),
+            )),
         };
         if let Some(r) = repeat {
             enc.set_repeat(r).map_err(|e| enc_err(ty, e))?;

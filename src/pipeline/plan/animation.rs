@@ -153,7 +153,10 @@ mod tests {
                 refuse_over_limit: true
             })
         );
-        assert_eq!(parse_mode(&[b"keep", b"over_limit=first"]), Ok(Mode::default()));
+        assert_eq!(
+            parse_mode(&[b"keep", b"over_limit=first"]),
+            Ok(Mode::default())
+        );
         assert!(parse_mode(&[b"on"]).is_err());
         assert!(parse_mode(&[b"keep", b"over_limit=drop"]).is_err());
         assert!(parse_mode(&[b"first", b"over_limit=refuse"]).is_err());

@@ -104,13 +104,8 @@ fn gif_resize_keeps_frames_delays_loop_and_disposal() {
     assert_eq!(plays_of(ty, &out), 0);
     for repeat in [None, Some(2)] {
         let s = AnimSpec { repeat, ..spec };
-        let (_, out) = image_of(
-            go(
-                &gen::animated_gif_with(&s),
-                &settings(Mode::Resize, 40, 40),
-            )
-            .unwrap(),
-        );
+        let (_, out) =
+            image_of(go(&gen::animated_gif_with(&s), &settings(Mode::Resize, 40, 40)).unwrap());
         let want = plays_of(ImageType::Gif, &gen::animated_gif_with(&s));
         assert_eq!(plays_of(ImageType::Gif, &out), want, "{repeat:?}");
     }
@@ -199,7 +194,10 @@ fn limits_first_frame_or_refuse() {
     assert_eq!(n(go(&src, &limited(keep, 4, 4800)).unwrap()), 4);
     assert_eq!(n(go(&src, &limited(keep, 3, 4800)).unwrap()), 1);
     assert_eq!(n(go(&src, &limited(keep, 4, 4799)).unwrap()), 1);
-    assert_eq!(n(go(&src, &limited(AnimationMode::First, 4, 4800)).unwrap()), 1);
+    assert_eq!(
+        n(go(&src, &limited(AnimationMode::First, 4, 4800)).unwrap()),
+        1
+    );
     let refuse = AnimationMode::Keep {
         refuse_over_limit: true,
     };
@@ -250,4 +248,26 @@ fn truncated_animations_fail_cleanly() {
     for n in (14..w.len()).step_by(11) {
         let _ = go(&w[..n], &settings(Mode::Resize, 20, 20));
     }
+}
+
+#[test]
+fn libwebp_reads_our_animated_webp() {
+    // libwebp's own demuxer and animation decoder, not image-webp.
+    let spec = AnimSpec::default();
+    let src = gen::animated_gif_with(&spec);
+    let s = Settings {
+        format: Some(Token::Webp),
+        ..settings(Mode::Resize, 20, 20)
+    };
+    let (_, out) = image_of(go(&src, &s).unwrap());
+    let dec = webp::AnimDecoder::new(&out)
+        .decode()
+        .expect("libwebp decodes it");
+    assert!(dec.has_animation());
+    assert_eq!(dec.len(), 4);
+    // End timestamps: the delays add up.
+    let ends: Vec<i32> = (0..4)
+        .map(|i| dec.get_frame(i).unwrap().get_time_ms())
+        .collect();
+    assert_eq!(ends, vec![100, 300, 600, 1000]);
 }
