@@ -75,9 +75,9 @@ pub(super) fn transform(
     let mut window = None;
     let (mut width, mut height) = (0, 0);
     let mut clock = Instant::now();
-    let mut frames = anim::frames(ty, data, plan.max_pixels)?;
+    let frames = anim::frames(ty, data, plan.max_pixels)?;
     let mut n = 0u64;
-    while let Some(frame) = frames.next() {
+    for frame in frames {
         let frame = frame?;
         decode_us += clock.elapsed().as_micros() as u64;
         n += 1;

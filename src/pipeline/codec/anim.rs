@@ -61,7 +61,7 @@ pub fn frames<'a>(
     Ok(Box::new(frames.map(move |f| {
         let f = f.map_err(de)?;
         let (n, d) = f.delay().numer_denom_ms();
-        let delay_ms = if d == 0 { 0 } else { n / d };
+        let delay_ms = n.checked_div(d).unwrap_or(0);
         let buf = f.into_buffer();
         let (width, height) = buf.dimensions();
         Ok(Frame {
