@@ -37,7 +37,7 @@ pub const OUTCOMES: [&str; 11] = [
 
 /// Reasons (after the colon): the pipeline's error codes, the overload
 /// codes, the filter's own refusals; `other` for a code not listed here.
-pub const REASONS: [&str; 21] = [
+pub const REASONS: [&str; 22] = [
     "",
     "not_image",
     "unreadable",
@@ -58,6 +58,7 @@ pub const REASONS: [&str; 21] = [
     "origin",
     "origin_timeout",
     "panic",
+    "too_many_frames",
     "other",
 ];
 

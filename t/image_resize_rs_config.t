@@ -123,7 +123,7 @@ delete @ENV{qw/ AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN /};
 $t->write_file_expand('nginx.conf', conf('image_resize_rs resize 10 10;'));
 # + 5: never_larger, + 17: the image_resize_rs_sign checks, + 2 * 8 + 1:
 # gravity, focus and pad, at the end
-$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 5 + 5 + 17 + 2 * 8 + 1);
+$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 5 + 5 + 17 + 2 * 8 + 1 + 2 * 4 + 1);
 
 ###############################################################################
 
@@ -284,5 +284,30 @@ for my $directive (sort keys %bad_crop) {
 	. 'image_resize_rs_gravity smart; image_resize_rs_focus $arg_x 0.25; '
 	. 'image_resize_rs_pad_color "#ff000080";');
 is($rc, 0, 'crop placement and pad accepted') or diag($out);
+
+# Animation (image_resize_rs_animation, _max_frames, _max_frame_pixels).
+
+my %bad_anim = (
+	'image_resize_rs_animation on;' =>
+		qr/"image_resize_rs_animation" directive invalid value "on", expected keep or first/,
+	'image_resize_rs_animation keep over_limit=drop;' =>
+		qr/"image_resize_rs_animation" directive invalid parameter "over_limit=drop"/,
+	'image_resize_rs_max_frames 0;' =>
+		qr/"image_resize_rs_max_frames" directive invalid value "0"/,
+	'image_resize_rs_max_frame_pixels lots;' =>
+		qr/"image_resize_rs_max_frame_pixels" directive invalid value "lots"/,
+);
+
+for my $directive (sort keys %bad_anim) {
+	my ($rc, $out) = check($t, $directive);
+	isnt($rc, 0, "rejected: $directive");
+	like($out, qr/$bad_anim{$directive}.* in .*check\.conf:\d+/,
+		"message: $directive");
+}
+
+($rc, $out) = check($t, 'image_resize_rs resize 100 100; '
+	. 'image_resize_rs_animation keep over_limit=refuse; '
+	. 'image_resize_rs_max_frames 50; image_resize_rs_max_frame_pixels 100m;');
+is($rc, 0, 'animation directives accepted') or diag($out);
 
 ###############################################################################

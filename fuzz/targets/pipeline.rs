@@ -4,7 +4,8 @@
 
 use std::sync::atomic::AtomicBool;
 
-use image_resize_rs::pipeline::{self, Reply, Settings, Stages};
+use image_resize_rs::negotiate::Token;
+use image_resize_rs::pipeline::{self, AnimationPolicy, Reply, Settings, Stages};
 use image_resize_rs::value::{Mode, UNLIMITED};
 
 /// Byte → raw directive number: small sizes, 0 (unusable) and `-`.
@@ -39,6 +40,13 @@ fn run(data: &[u8]) {
         interlace: p[7] & 2 != 0,
         // Bounded so one input cannot take seconds; bombs must be refused.
         max_pixels: 4_000_000,
+        // Animations: the same bound on all frames together; some inputs
+        // ask for animated WebP.
+        animation: AnimationPolicy {
+            max_frame_pixels: 4_000_000,
+            ..AnimationPolicy::default()
+        },
+        format: Some(if p[7] & 4 != 0 { Token::Webp } else { Token::Orig }),
         ..Settings::default()
     };
     match pipeline::run(body, &s, &mut Stages::default(), &AtomicBool::new(false)) {
@@ -51,7 +59,7 @@ fn run(data: &[u8]) {
             assert!(!bytes.is_empty() && width > 0 && height > 0);
         }
         Ok(Reply::Json(j)) => assert!(std::str::from_utf8(&j).is_ok()),
-        Ok(Reply::Original(_)) | Err(_) => {}
+        Ok(Reply::Original(_) | Reply::OriginalSmaller { .. }) | Err(_) => {}
     }
 }
 

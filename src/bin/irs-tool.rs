@@ -11,6 +11,8 @@
 //! irs-tool encode <in.png> <jpeg|webp|avif|png> <quality> <speed> <out>
 //!                               -> "<bytes> <wall ms> <threads> <cpu ms>" (medians of 3)
 //! irs-tool orient <file>        -> EXIF orientation 1..8
+//! irs-tool frames <file>        -> "<type> frames=N decoded=M loop=P delays=a,b,.. size=WxH"
+//!                                  (loop: plays, 0 = forever; a still: frames=1)
 //! irs-tool mean <file> <x> <y> <w> <h> -> "R G B A", the region's mean
 //! irs-tool subject <file>       -> "x y w h" around the saturated pixels
 //!                                  (max - min of RGB > 60), or "none"
@@ -25,7 +27,7 @@ const USAGE: &str = "usage:
   irs-tool gen <kind> <W> <H> <out-file>
     kinds: jpeg png gif webp png-indexed-trns jpeg-progressive jpeg-exif jpeg-low png-palette64
            jpeg-gps jpeg-p3 png-p3 webp-p3 jpeg-orient-1..8 png-orient-1..8 webp-orient-1..8
-           jpeg-subject png-subject
+           jpeg-subject png-subject gif-animated webp-animated
   irs-tool info <file>
   irs-tool corner <file> <x> <y>
   irs-tool ssim <a> <b>
@@ -33,6 +35,7 @@ const USAGE: &str = "usage:
   irs-tool resize <in> <W> <H> <out.png>
   irs-tool encode <in.png> <jpeg|webp|avif|png> <quality> <speed> <out>
   irs-tool orient <file>
+  irs-tool frames <file>
   irs-tool mean <file> <x> <y> <w> <h>
   irs-tool subject <file>";
 
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         ["resize", input, w, h, out] => cmd_resize(input, w, h, out),
         ["encode", input, fmt, q, speed, out] => cmd_encode(input, fmt, q, speed, out),
         ["orient", file] => cmd_orient(file),
+        ["frames", file] => cmd_frames(file),
         ["mean", file, x, y, w, h] => cmd_mean(file, x, y, w, h),
         ["subject", file] => cmd_subject(file),
         _ => Err(USAGE.to_string()),
@@ -470,6 +474,51 @@ fn thread_cpu_ns() -> u64 {
         return 0;
     }
     ts.sec as u64 * 1_000_000_000 + ts.nsec as u64
+}
+
+/// The container's frame count, loop count and delays, and how many frames
+/// the `image` crate decodes (GIF, WebP), with the first frame's size.
+fn cmd_frames(file: &str) -> Result<String, String> {
+    use image::AnimationDecoder;
+    let data = read(file)?;
+    let ty = sniff(&data).ok_or_else(|| format!("{file}: not an image"))?;
+    let Some(a) = image_resize_rs::pipeline::probe_animation(ty, &data) else {
+        let img = image::load_from_memory(&data).map_err(|e| format!("{file}: {e}"))?;
+        return Ok(format!(
+            "{} frames=1 decoded=1 loop=1 delays=0 size={}x{}",
+            ty.name(),
+            img.width(),
+            img.height()
+        ));
+    };
+    let cur = std::io::Cursor::new(&data[..]);
+    let frames = match ty {
+        ImageType::Gif => image::codecs::gif::GifDecoder::new(cur)
+            .map_err(|e| e.to_string())?
+            .into_frames(),
+        _ => image::codecs::webp::WebPDecoder::new(cur)
+            .map_err(|e| e.to_string())?
+            .into_frames(),
+    };
+    let mut decoded = 0;
+    let mut size = (0, 0);
+    for f in frames {
+        let f = f.map_err(|e| format!("{file}: frame {decoded}: {e}"))?;
+        if decoded == 0 {
+            size = f.buffer().dimensions();
+        }
+        decoded += 1;
+    }
+    let delays: Vec<String> = a.delays_ms.iter().map(u32::to_string).collect();
+    Ok(format!(
+        "{} frames={} decoded={decoded} loop={} delays={} size={}x{}",
+        ty.name(),
+        a.frames,
+        a.plays,
+        delays.join(","),
+        size.0,
+        size.1
+    ))
 }
 
 fn cmd_orient(file: &str) -> Result<String, String> {

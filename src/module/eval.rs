@@ -80,6 +80,7 @@ pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
         avif_speed: conf.avif_speed as u32,
         never_larger: conf.never_larger != 0,
         placement: placement(conf, r),
+        animation: conf.animation(),
     };
     Evaluated {
         settings,

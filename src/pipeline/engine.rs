@@ -10,64 +10,25 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use super::animate;
 use super::codec::encode::{self, EncodeOptions};
 use super::codec::{decode, placeholder};
-use super::container::{meta, read_header, sniff};
+use super::container::{anim, meta, read_header, sniff};
 use super::json;
-use super::ops::{color, sharpen, smartcrop, transform, Bitmap};
+use super::ops::{color, transform, Bitmap};
 use super::plan::{
-    geometry, never_larger, output_type, Operation, OutputSettings, Placement, Plan, Settings,
+    animation, geometry, never_larger, output_type, Operation, OutputSettings, Placement, Plan,
+    Settings,
 };
+use super::reply::{Reply, Stages};
+use super::shape::{as_is, check_pixels, shape};
 use super::{Error, ImageType};
 use crate::value::{Mode, MAX_QUALITY};
-
-/// What to send.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Reply {
-    /// The original bytes unchanged (image_filter's "as is", and `test`),
-    /// with their sniffed type. Also what the transform step answers when
-    /// there is nothing to do.
-    Original(ImageType),
-    /// The original bytes unchanged, with their sniffed type `ty`, because
-    /// the image made for the request (`made`, `made_len` bytes) only
-    /// re-encoded them and came out bigger (`image_resize_rs_never_larger`,
-    /// [`never_larger`]).
-    OriginalSmaller {
-        ty: ImageType,
-        made: ImageType,
-        made_len: usize,
-    },
-    /// A new image.
-    Image {
-        ty: ImageType,
-        bytes: Vec<u8>,
-        width: u32,
-        height: u32,
-    },
-    /// The `size` answer (`application/json`).
-    Json(Vec<u8>),
-}
 
 /// Does `settings.mode` need the decoder (and so a thread)? `test` and `size`
 /// read a few header bytes only.
 pub fn is_cheap(mode: Mode) -> bool {
     matches!(mode, Mode::Test | Mode::Size | Mode::Off)
-}
-
-/// Where a request's time went and what it started from, for Server-Timing
-/// and the log variables. Zero where a stage did not run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Stages {
-    /// The source image's dimensions as displayed (the box `resize` fits
-    /// into, what `size` reports); (0, 0) when not known.
-    pub source: (u32, u32),
-    /// Decoding, shrink-on-load included, microseconds.
-    pub decode_us: u64,
-    /// Everything between decoding and encoding (resample, orientation,
-    /// rotation, crop, colour conversion, sharpening), microseconds.
-    pub resize_us: u64,
-    /// Encoding, microseconds.
-    pub encode_us: u64,
 }
 
 /// The pipeline's one entry: ngx_http_image_body_filter's work after the
@@ -109,12 +70,22 @@ pub fn run(
         Mode::Size => {
             let info = displayed();
             stages.source = info.unwrap_or((0, 0));
-            return Ok(Reply::Json(json::size_json(info.map(|(w, h)| (ty, w, h)))));
+            let frames = anim::probe(ty, body).map(|a| a.frames);
+            return Ok(Reply::Json(json::size_json_frames(
+                info.map(|(w, h)| (ty, w, h)),
+                frames,
+            )));
         }
         Mode::Placeholder => return placeholder(ty, body, s, stages, cancel),
         Mode::Rotate | Mode::Resize | Mode::Crop | Mode::Pad => {}
     }
     let (plan, out) = s.plan()?;
+    if let Some(info) = anim::probe(ty, body) {
+        let decision = animation::decide(&out.animation, &info, out.token, ty, out.negotiated)?;
+        if let animation::Decision::Animate(out_ty) = decision {
+            return animate::transform(ty, body, &info, out_ty, &plan, &out, stages, cancel);
+        }
+    }
     transform_image(ty, body, &plan, &out, None, stages, cancel)
 }
 
@@ -233,45 +204,6 @@ fn process_as(
     )
 }
 
-fn check_pixels(w: u32, h: u32, max: u64) -> Result<(), Error> {
-    let (w, h) = (u64::from(w), u64::from(h));
-    if u128::from(w) * u128::from(h) > u128::from(max) {
-        return Err(Error::TooManyPixels {
-            width: w,
-            height: h,
-            max,
-        });
-    }
-    Ok(())
-}
-
-/// nginx's as-is condition (never for Rotate, which always carries an angle).
-fn as_is(plan: &Plan, w: u32, h: u32, force: bool) -> bool {
-    match plan.op {
-        Operation::Rotate => plan.angle == 0,
-        Operation::Resize | Operation::Crop => {
-            !force
-                && rotation(plan.angle) == 0
-                && u64::from(w) <= plan.max_width
-                && u64::from(h) <= plan.max_height
-        }
-        // Exactly the box already: nothing to fit or fill.
-        Operation::Pad => {
-            !force
-                && rotation(plan.angle) == 0
-                && u64::from(w) == plan.max_width
-                && u64::from(h) == plan.max_height
-        }
-    }
-}
-
-fn rotation(angle: u32) -> u32 {
-    match angle {
-        90 | 180 | 270 => angle,
-        _ => 0,
-    }
-}
-
 /// The transform step for a body already sniffed as `ty`: image_filter's
 /// process/resize plus the output format, EXIF auto-orientation and ICC →
 /// sRGB ([`OutputSettings`]). `lossless` overrides the output type (PNG
@@ -387,34 +319,20 @@ fn transform_image(
     }
 
     let geo = plan_for(sx, sy);
-    let (tw, th) = stored_target(sx, sy);
-    if (img.width, img.height) != (tw, th) {
-        img = transform::resample(img, tw, th).map_err(|reason| Error::Decode { ty, reason })?;
-    }
-    img = transform::orient(img, orientation);
-    if geo.angle != 0 {
-        img = transform::rotate(img, geo.angle);
-    }
-    if let Some((x, y, w, h)) = geo.crop {
-        // `smart` looks at the pixels the crop would cut.
-        let (x, y) = if plan.placement.is_smart() {
-            smartcrop::window(&img, w, h)
-        } else {
-            (x, y)
-        };
-        img = transform::crop(img, x, y, w, h);
-    }
-    if let Some(icc) = meta::icc_profile(ty, data) {
-        color::to_srgb(&mut img, &icc);
-    }
-    if plan.sharpen > 0 {
-        sharpen::sharpen(&mut img, plan.sharpen);
-    }
-    // Last: the colour is sRGB already, and the bars' edge is not sharpened.
-    if let Some((x, y, w, h)) = geo.pad {
-        let alpha = !matches!(out_ty, ImageType::Jpeg);
-        img = transform::pad(img, x, y, w, h, plan.placement.pad_color, alpha);
-    }
+    let icc = meta::icc_profile(ty, data);
+    let target = stored_target(sx, sy);
+    img = shape(
+        img,
+        ty,
+        &geo,
+        target,
+        orientation,
+        plan,
+        icc.as_deref(),
+        out_ty,
+        None,
+    )?
+    .0;
     stages.resize_us = clock.elapsed().as_micros() as u64;
     if cancelled() {
         return Err(Error::Cancelled);

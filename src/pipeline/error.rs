@@ -26,6 +26,17 @@ pub enum Error {
     /// The encoder refused the image (e.g. dimensions beyond the format's maximum).
     #[error("cannot encode {ty}: {reason}")]
     Encode { ty: ImageType, reason: String },
+    /// An animation over `image_resize_rs_max_frames` or
+    /// `_max_frame_pixels`, with `image_resize_rs_animation keep
+    /// over_limit=refuse` (checked before decoding).
+    #[error("animation of {frames} frames of {width}x{height} exceeds image_resize_rs_max_frames {max_frames} or image_resize_rs_max_frame_pixels {max_frame_pixels}")]
+    TooManyFrames {
+        frames: u32,
+        width: u32,
+        height: u32,
+        max_frames: u64,
+        max_frame_pixels: u64,
+    },
     /// The request went away; the job stopped between two stages.
     #[error("the request is gone: job cancelled")]
     Cancelled,
@@ -56,6 +67,7 @@ impl Error {
             Error::Decode { .. } => "corrupt",
             Error::InvalidParameter(_) => "bad_parameter",
             Error::Encode { .. } => "encode",
+            Error::TooManyFrames { .. } => "too_many_frames",
             Error::Cancelled => "cancelled",
         }
     }

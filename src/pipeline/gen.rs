@@ -33,6 +33,10 @@ pub enum Kind {
     /// the south-east: x and y from 70% to 90% of the image ([`subject`]).
     JpegSubject,
     PngSubject,
+    /// Four frames exercising GIF compositing ([`animated_gif_with`]), and
+    /// the same animation as WebP ([`animated_webp`]).
+    GifAnimated,
+    WebpAnimated,
 }
 
 impl Kind {
@@ -55,6 +59,8 @@ impl Kind {
             "webp-p3" => Kind::WebpP3,
             "jpeg-subject" => Kind::JpegSubject,
             "png-subject" => Kind::PngSubject,
+            "gif-animated" => Kind::GifAnimated,
+            "webp-animated" => Kind::WebpAnimated,
             _ => return None,
         })
     }
@@ -113,6 +119,23 @@ pub fn generate(kind: Kind, w: u32, h: u32) -> Result<Vec<u8>, Error> {
         Kind::WebpP3 => generate_p3(Kind::Webp, w, h),
         Kind::JpegSubject => encode::encode_jpeg(&subject(w, h), 95, false),
         Kind::PngSubject => encode::encode_png(&subject(w, h)),
+        Kind::GifAnimated | Kind::WebpAnimated => {
+            let (Ok(width), Ok(height)) = (u16::try_from(w), u16::try_from(h)) else {
+                return Err(Error::InvalidParameter(
+                    "GIF sides are at most 65535".into(),
+                ));
+            };
+            let spec = AnimSpec {
+                width,
+                height,
+                ..AnimSpec::default()
+            };
+            Ok(if kind == Kind::GifAnimated {
+                animated_gif_with(&spec)
+            } else {
+                animated_webp(&spec)
+            })
+        }
     }
 }
 
@@ -411,6 +434,137 @@ pub fn animated_gif(w: u16, h: u16) -> Vec<u8> {
         }
     }
     out
+}
+
+/// An animated GIF of four frames that needs every compositing rule, on a
+/// `width`×`height` canvas (at least 8×8), delays 100, 200, 300, 400 ms:
+/// 0. the whole canvas red, kept;
+/// 1. a blue rectangle at (w/4, h/4), w/2×h/2, its left half transparent
+///    (red shows through), then disposed to the background (cleared);
+/// 2. a green w/4×h/4 square at (0, 0), then disposed to the previous
+///    canvas (it disappears again);
+/// 3. a white w/4×h/4 square at (3w/4, 3h/4), kept.
+///
+/// So frame 3 shows red, a transparent hole where frame 1 was, and white
+/// in the south-east corner ([`anim_expected`] gives each composite's colour
+/// at a point).
+#[derive(Clone, Copy, Debug)]
+pub struct AnimSpec {
+    pub width: u16,
+    pub height: u16,
+    /// NETSCAPE2.0 loop count: `None` (no extension, plays once), 0 forever.
+    pub repeat: Option<u16>,
+}
+
+impl Default for AnimSpec {
+    fn default() -> Self {
+        AnimSpec {
+            width: 40,
+            height: 30,
+            repeat: Some(0),
+        }
+    }
+}
+
+/// Palette of [`animated_gif_with`]: red, blue, green, white, and the
+/// transparent index 4.
+const ANIM_PALETTE: [u8; 15] = [255, 0, 0, 0, 0, 255, 0, 160, 0, 255, 255, 255, 0, 0, 0];
+
+/// The rectangles (x, y, w, h) of [`AnimSpec`]'s frames 1, 2 and 3.
+pub fn anim_rects(s: &AnimSpec) -> [(u16, u16, u16, u16); 3] {
+    let (w, h) = (s.width, s.height);
+    [
+        (w / 4, h / 4, w / 2, h / 2),
+        (0, 0, w / 4, h / 4),
+        (w - w / 4, h - h / 4, w / 4, h / 4),
+    ]
+}
+
+/// The colour (RGBA) of composite `frame` of [`animated_gif_with`] at
+/// (`x`, `y`) of the canvas.
+pub fn anim_expected(s: &AnimSpec, frame: usize, x: u16, y: u16) -> [u8; 4] {
+    const RED: [u8; 4] = [255, 0, 0, 255];
+    const BLUE: [u8; 4] = [0, 0, 255, 255];
+    const GREEN: [u8; 4] = [0, 160, 0, 255];
+    const WHITE: [u8; 4] = [255, 255, 255, 255];
+    const CLEAR: [u8; 4] = [0, 0, 0, 0];
+    let [r1, r2, r3] = anim_rects(s);
+    let inside = |r: (u16, u16, u16, u16)| x >= r.0 && x < r.0 + r.2 && y >= r.1 && y < r.1 + r.3;
+    match frame {
+        0 => RED,
+        1 if inside(r1) && x >= r1.0 + r1.2 / 2 => BLUE,
+        1 => RED,
+        2 if inside(r2) => GREEN,
+        2 | 3 if inside(r1) => CLEAR,
+        3 if inside(r3) => WHITE,
+        _ => RED,
+    }
+}
+
+/// [`AnimSpec`] as a GIF (one global palette, offsets, transparency, the
+/// three disposal methods).
+pub fn animated_gif_with(s: &AnimSpec) -> Vec<u8> {
+    use gif::DisposalMethod::{Background, Keep, Previous};
+    let mut out = Vec::new();
+    {
+        let mut enc =
+            gif::Encoder::new(&mut out, s.width, s.height, &ANIM_PALETTE).expect("in-memory GIF");
+        if let Some(n) = s.repeat {
+            let r = if n == 0 {
+                gif::Repeat::Infinite
+            } else {
+                gif::Repeat::Finite(n)
+            };
+            enc.set_repeat(r).expect("in-memory GIF");
+        }
+        let [r1, r2, r3] = anim_rects(s);
+        let full = (0, 0, s.width, s.height);
+        let frames = [
+            (full, 0u8, Keep),
+            (r1, 1, Background),
+            (r2, 2, Previous),
+            (r3, 3, Keep),
+        ];
+        for (k, ((x, y, w, h), colour, dispose)) in frames.into_iter().enumerate() {
+            let buffer: Vec<u8> = (0..h)
+                .flat_map(|_| (0..w).map(move |c| if k == 1 && c < w / 2 { 4 } else { colour }))
+                .collect();
+            let f = gif::Frame {
+                left: x,
+                top: y,
+                width: w,
+                height: h,
+                delay: 10 * (k as u16 + 1),
+                dispose,
+                transparent: Some(4),
+                buffer: std::borrow::Cow::Owned(buffer),
+                ..gif::Frame::default()
+            };
+            enc.write_frame(&f).expect("in-memory GIF");
+        }
+    }
+    out
+}
+
+/// [`AnimSpec`] as an animated WebP: [`animated_gif_with`]'s composites,
+/// full canvases, written by the module's own WebP animation writer
+/// (quality 90).
+pub fn animated_webp(s: &AnimSpec) -> Vec<u8> {
+    use super::codec::anim;
+    use super::ImageType;
+    let gif = animated_gif_with(s);
+    let plays = match s.repeat {
+        None => 1,
+        Some(0) => 0,
+        Some(n) => u32::from(n) + 1,
+    };
+    let mut w = anim::WebpWriter::new(u32::from(s.width), u32::from(s.height), plays, 90)
+        .expect("canvas within WebP's limits");
+    for f in anim::frames(ImageType::Gif, &gif, u64::MAX).expect("our GIF") {
+        let f = f.expect("our GIF");
+        w.add(&f.canvas, f.delay_ms).expect("in-memory WebP");
+    }
+    w.finish()
 }
 
 /// 8-bit indexed PNG with a 64-colour palette and no transparency: bands and

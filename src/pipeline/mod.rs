@@ -14,6 +14,7 @@
 //! - `ops/`: pixel operations (resample, orient, rotate, crop, sRGB, sharpen);
 //! - `tests/`: the end-to-end tests.
 
+mod animate;
 mod codec;
 mod container;
 mod engine;
@@ -23,14 +24,20 @@ pub mod gen;
 mod json;
 mod ops;
 mod plan;
+mod reply;
+mod shape;
 
 #[cfg(test)]
 mod tests;
 
 // What the nginx glue uses: one entry, [`run`], and its types.
-pub use engine::{is_cheap, run, Reply, Stages};
+pub use engine::{is_cheap, run};
 pub use error::Error;
+pub use plan::animation::{
+    parse_mode as parse_animation, Mode as AnimationMode, Policy as AnimationPolicy,
+};
 pub use plan::{Placement, Settings};
+pub use reply::{Reply, Stages};
 
 // The steps one by one, for the tests, the test-image generator and
 // irs-tool (feature `gen`), never in the module.
@@ -38,6 +45,8 @@ pub use plan::{Placement, Settings};
 pub use codec::avif;
 #[cfg(any(test, feature = "gen"))]
 pub use codec::encode::{encode, encode_avif_with, encode_webp_with, EncodeOptions};
+#[cfg(any(test, feature = "gen"))]
+pub use container::anim::{probe as probe_animation, Animation};
 #[cfg(any(test, feature = "gen"))]
 pub use container::meta;
 #[cfg(any(test, feature = "gen"))]

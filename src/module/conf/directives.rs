@@ -538,6 +538,39 @@ impl Directive for GravityWord {
     }
 }
 
+/// `image_resize_rs_animation keep [over_limit=first|refuse] | first;`
+struct Animation;
+
+impl Directive for Animation {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.animation)?;
+        conf.animation = Some(crate::pipeline::parse_animation(&words(args))?);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_max_frames 300;`
+struct MaxFrames;
+
+impl Directive for MaxFrames {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.max_frames)?;
+        conf.max_frames = Some(value::parse_pixels(args[0].as_bytes())?);
+        Ok(())
+    }
+}
+
+/// `image_resize_rs_max_frame_pixels 200m;`: frames × width × height.
+struct MaxFramePixels;
+
+impl Directive for MaxFramePixels {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.max_frame_pixels)?;
+        conf.max_frame_pixels = Some(value::parse_pixels(args[0].as_bytes())?);
+        Ok(())
+    }
+}
+
 /// `image_resize_rs_focus X Y | off;`: fractions, may hold variables.
 struct Focus;
 
@@ -595,7 +628,7 @@ const fn slot(
 }
 
 /// nginx reads the table during configuration parsing only.
-pub(crate) static mut COMMANDS: [ngx_command_t; 38] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 41] = [
     ours::<Filter>(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -758,6 +791,18 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 38] = [
     ),
     ours::<PadColor>(
         ngx_string!("image_resize_rs_pad_color"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<Animation>(
+        ngx_string!("image_resize_rs_animation"),
+        ANY_LEVEL | NGX_CONF_TAKE12,
+    ),
+    ours::<MaxFrames>(
+        ngx_string!("image_resize_rs_max_frames"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<MaxFramePixels>(
+        ngx_string!("image_resize_rs_max_frame_pixels"),
         ANY_LEVEL | NGX_CONF_TAKE1,
     ),
     ngx_command_t::empty(),

@@ -17,6 +17,7 @@ use ngx::ffi::{ngx_conf_t, ngx_flag_t, ngx_int_t};
 use crate::admission::{Limits, Overload};
 use crate::delivery::{Ladder, Policy};
 use crate::negotiate::{Formats, Output};
+use crate::pipeline::{AnimationMode, AnimationPolicy};
 use crate::s3::{Addressing, Bucket, Credentials, Endpoint};
 use crate::sign::Key;
 use crate::value::{
@@ -104,6 +105,10 @@ pub(crate) struct LocConf {
     pub gravity: Option<Gravity>,
     pub focus: Option<FocusPoint>,
     pub pad_color: Option<[u8; 4]>,
+    /// `image_resize_rs_animation`, `_max_frames`, `_max_frame_pixels`.
+    pub animation: Option<AnimationMode>,
+    pub max_frames: Option<u64>,
+    pub max_frame_pixels: Option<u64>,
 }
 
 /// A client hint's value (`$http_sec_ch_dpr`, `$arg_dpr`, ...) and the
@@ -219,11 +224,25 @@ impl Default for LocConf {
             gravity: None,
             focus: None,
             pad_color: None,
+            animation: None,
+            max_frames: None,
+            max_frame_pixels: None,
         }
     }
 }
 
 impl LocConf {
+    /// `image_resize_rs_animation`, `_max_frames`, `_max_frame_pixels`,
+    /// defaults filled in.
+    pub(crate) fn animation(&self) -> AnimationPolicy {
+        let d = AnimationPolicy::default();
+        AnimationPolicy {
+            mode: self.animation.unwrap_or(d.mode),
+            max_frames: self.max_frames.unwrap_or(d.max_frames),
+            max_frame_pixels: self.max_frame_pixels.unwrap_or(d.max_frame_pixels),
+        }
+    }
+
     pub(crate) fn mode(&self) -> Mode {
         self.filter.unwrap_or(Mode::Off)
     }
@@ -342,6 +361,9 @@ impl LocConf {
         self.gravity = self.gravity.or(prev.gravity);
         self.focus = self.focus.or(prev.focus);
         self.pad_color = self.pad_color.or(prev.pad_color);
+        self.animation = self.animation.or(prev.animation);
+        self.max_frames = self.max_frames.or(prev.max_frames);
+        self.max_frame_pixels = self.max_frame_pixels.or(prev.max_frame_pixels);
         self.thread_pool = self.thread_pool.or(prev.thread_pool);
         if self.thread_pool.is_none() && self.mode() != Mode::Off {
             // Nothing said: offload to nginx's implicit "default" pool

@@ -1,6 +1,7 @@
 //! Codecs: decoding (libjpeg-turbo, the `image` crate) and encoding (JPEG,
 //! PNG with palettes and Adam7, GIF, WebP, AVIF).
 
+pub mod anim;
 pub mod avif;
 mod dc_scan;
 pub mod decode;

@@ -4,6 +4,7 @@
 //! math), the format written ([`output`]) and whether a bigger re-encode
 //! gives way to the original ([`never_larger`]).
 
+pub mod animation;
 pub mod geometry;
 pub mod never_larger;
 pub mod output;

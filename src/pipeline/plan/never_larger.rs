@@ -25,7 +25,8 @@ use crate::pipeline::ImageType;
 
 /// The pixels sent would be the original's: nothing geometric happens to a
 /// `geo` planned for an image whose EXIF orientation is `upright` (normal,
-/// or ignored with `image_resize_rs_auto_orient off`).
+/// or ignored with `image_resize_rs_auto_orient off`). A `pad` that adds
+/// bars changes it too.
 pub fn unchanged(geo: &Geometry, upright: bool) -> bool {
     upright && geo.resize.is_none() && geo.angle == 0 && geo.crop.is_none() && geo.pad.is_none()
 }

@@ -24,6 +24,8 @@ pub struct OutputSettings {
     /// re-encodes the original and came out bigger gives way to it
     /// ([`super::never_larger`]).
     pub never_larger: bool,
+    /// `image_resize_rs_animation`, `_max_frames`, `_max_frame_pixels`.
+    pub animation: super::animation::Policy,
 }
 
 impl Default for OutputSettings {
@@ -36,6 +38,7 @@ impl Default for OutputSettings {
             avif_quality: DEFAULT_AVIF_QUALITY,
             avif_speed: DEFAULT_AVIF_SPEED,
             never_larger: true,
+            animation: super::animation::Policy::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One request's settings as the directives give them, and their checks:
 //! the same functions the directive parsers use on static arguments.
 
+use super::animation::Policy as AnimationPolicy;
 use super::{Operation, OutputSettings, Placement, Plan};
 use crate::negotiate::Token;
 use crate::pipeline::Error;
@@ -40,6 +41,8 @@ pub struct Settings {
     pub never_larger: bool,
     /// `image_resize_rs_gravity`, `_focus` (evaluated), `_pad_color`.
     pub placement: Placement,
+    /// `image_resize_rs_animation`, `_max_frames`, `_max_frame_pixels`.
+    pub animation: AnimationPolicy,
 }
 
 impl Default for Settings {
@@ -63,6 +66,7 @@ impl Default for Settings {
             avif_speed: value::DEFAULT_AVIF_SPEED,
             never_larger: true,
             placement: Placement::default(),
+            animation: AnimationPolicy::default(),
         }
     }
 }
@@ -148,6 +152,7 @@ impl Settings {
             avif_quality: value::clamp_quality(self.avif_quality),
             avif_speed: value::clamp_avif_speed(self.avif_speed),
             never_larger: self.never_larger,
+            animation: self.animation,
         };
         Ok((plan, out))
     }
