@@ -104,7 +104,7 @@ pub const MAX_WORKERS: usize = 64;
 
 /// "irsmetr" and the layout's version: a zone left by another layout (a
 /// reload onto a new build of the module) is not reused.
-const MAGIC: u64 = 0x6972_736d_6574_7204;
+const MAGIC: u64 = 0x6972_736d_6574_7205;
 
 #[repr(C)]
 struct Histogram {
