@@ -16,9 +16,11 @@ use super::container::{meta, read_header, sniff};
 use super::json;
 use super::ops::{color, sharpen, smartcrop, transform, Bitmap};
 use super::plan::{
-    geometry, never_larger, output_type, Operation, OutputSettings, Placement, Plan, Settings,
+    geometry, never_larger, output_type, web_safe_type, Operation, OutputSettings, Placement, Plan,
+    Settings,
 };
 use super::{Error, ImageType};
+use crate::negotiate::Token;
 use crate::value::{Mode, MAX_QUALITY};
 
 /// What to send.
@@ -304,6 +306,12 @@ fn transform_image(
         stages.source = orientation.displayed(h.width, h.height);
     }
     let nominal_ty = output_type(out.token, ty, out.negotiated, meta::is_animated(ty, data));
+    // "original" for a format not every client takes: JPEG, or PNG for alpha.
+    let nominal_ty = if out.token == Token::Orig {
+        web_safe_type(nominal_ty, meta::has_alpha(ty, data))
+    } else {
+        nominal_ty
+    };
     let out_ty = lossless.unwrap_or(nominal_ty);
     // Sent as is only when image_filter would and nothing else must change.
     let keep = |w: u32, h: u32| {

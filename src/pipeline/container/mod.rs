@@ -2,6 +2,7 @@
 //! what they carry besides pixels (EXIF orientation, ICC profile, animation),
 //! read before any pixel is decoded.
 
+pub mod isobmff;
 pub mod jpeg;
 pub mod meta;
 mod sniff;

@@ -4,6 +4,7 @@
 //! `image_resize_rs_never_larger` in `never_larger.rs`. Unit
 //! tests of one step sit next to their code.
 
+mod inputs;
 mod never_larger;
 mod output;
 mod placement;
