@@ -33,6 +33,8 @@ pub enum Kind {
     /// the south-east: x and y from 70% to 90% of the image ([`subject`]).
     JpegSubject,
     PngSubject,
+    /// AVIF (our own encoder), for AVIF input.
+    Avif,
 }
 
 impl Kind {
@@ -55,6 +57,7 @@ impl Kind {
             "webp-p3" => Kind::WebpP3,
             "jpeg-subject" => Kind::JpegSubject,
             "png-subject" => Kind::PngSubject,
+            "avif" => Kind::Avif,
             _ => return None,
         })
     }
@@ -113,6 +116,11 @@ pub fn generate(kind: Kind, w: u32, h: u32) -> Result<Vec<u8>, Error> {
         Kind::WebpP3 => generate_p3(Kind::Webp, w, h),
         Kind::JpegSubject => encode::encode_jpeg(&subject(w, h), 95, false),
         Kind::PngSubject => encode::encode_png(&subject(w, h)),
+        Kind::Avif => encode::encode(
+            super::ImageType::Avif,
+            &b,
+            &encode::EncodeOptions::default(),
+        ),
     }
 }
 
