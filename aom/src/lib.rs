@@ -3,8 +3,12 @@
 //! in, the AV1 OBUs an AVIF item holds (sequence header and frame, without
 //! the temporal delimiter) out.
 //!
-//! All `unsafe` is here, at the C boundary; the function is safe to call
-//! from any thread, each call with its own encoder context.
+//! And the reverse, for AVIF input: [`decode_still`] runs libaom's AV1
+//! decoder (`aom_codec_av1_dx`, one thread) over an item's OBUs and copies
+//! the first frame's planes out.
+//!
+//! All `unsafe` is here, at the C boundary; the functions are safe to call
+//! from any thread, each call with its own codec context.
 
 mod sys {
     #![allow(
@@ -124,17 +128,30 @@ pub fn encode_still(w: u32, h: u32, planes: Planes<'_>, s: &Settings) -> Result<
     if w == 0 || h == 0 || w > 65536 || h > 65536 {
         return Err(format!("{w}x{h}: no AV1 picture of that size"));
     }
-    // One contiguous I420 buffer, as aom_img_wrap describes it; a
-    // monochrome picture gets neutral chroma the encoder does not code.
+    // One contiguous I420 buffer, as aom_img_wrap describes it: the luma
+    // plane's width and height rounded up to even (libaom aligns them to
+    // the chroma subsampling; the extra column and row, repeated from the
+    // last, are not coded); a monochrome picture gets neutral chroma the
+    // encoder does not code.
+    let (aw, ah) = (cw * 2, ch * 2);
     let mut buf = Vec::new();
-    buf.try_reserve_exact(wu * hu + 2 * cw * ch)
+    buf.try_reserve_exact(aw * ah + 2 * cw * ch)
         .map_err(|e| e.to_string())?;
+    let put_luma = |buf: &mut Vec<u8>, y: &[u8]| {
+        for r in 0..ah {
+            let row = &y[r.min(hu - 1) * wu..][..wu];
+            buf.extend_from_slice(row);
+            if aw > wu {
+                buf.push(row[wu - 1]);
+            }
+        }
+    };
     let mono = match planes {
         Planes::Yuv420 { y, cb, cr } => {
             if y.len() != wu * hu || cb.len() != cw * ch || cr.len() != cw * ch {
                 return Err("plane sizes do not match the picture".into());
             }
-            buf.extend_from_slice(y);
+            put_luma(&mut buf, y);
             buf.extend_from_slice(cb);
             buf.extend_from_slice(cr);
             false
@@ -143,8 +160,8 @@ pub fn encode_still(w: u32, h: u32, planes: Planes<'_>, s: &Settings) -> Result<
             if y.len() != wu * hu {
                 return Err("plane size does not match the picture".into());
             }
-            buf.extend_from_slice(y);
-            buf.resize(wu * hu + 2 * cw * ch, 128);
+            put_luma(&mut buf, y);
+            buf.resize(aw * ah + 2 * cw * ch, 128);
             true
         }
     };
@@ -235,6 +252,137 @@ pub fn encode_still(w: u32, h: u32, planes: Planes<'_>, s: &Settings) -> Result<
     }
     drop(enc);
     strip_temporal_delimiters(&out)
+}
+
+/// One decoded AV1 frame: its planes as samples of `bit_depth` bits (8, 10
+/// or 12), rows packed. Chroma planes are `ceil(w >> x_shift)` ×
+/// `ceil(h >> y_shift)`; empty for a monochrome frame.
+#[derive(Debug)]
+pub struct Frame {
+    pub width: u32,
+    pub height: u32,
+    pub bit_depth: u32,
+    pub mono: bool,
+    pub x_shift: u32,
+    pub y_shift: u32,
+    /// Y, Cb, Cr.
+    pub planes: [Vec<u16>; 3],
+    /// The sequence header's colour description (CICP) and range.
+    pub primaries: u8,
+    pub transfer: u8,
+    pub matrix: u8,
+    pub full_range: bool,
+}
+
+/// libaom's flag for 16-bit sample buffers (`AOM_IMG_FMT_HIGHBITDEPTH`).
+const IMG_FMT_HIGHBITDEPTH: u32 = 0x800;
+
+/// The decoder context, destroyed however the decode ends.
+struct Decoder(sys::aom_codec_ctx_t);
+
+impl Drop for Decoder {
+    fn drop(&mut self) {
+        // SAFETY: the context was initialised by aom_codec_dec_init_ver.
+        unsafe { sys::aom_codec_destroy(&mut self.0) };
+    }
+}
+
+/// Decodes the first frame of `obus` (an AVIF item: a sequence header and
+/// a frame). `max_pixels` bounds the frame accepted; the caller checks the
+/// sequence header's maximum before calling, which bounds what libaom
+/// allocates.
+pub fn decode_still(obus: &[u8], max_pixels: u64) -> Result<Frame, String> {
+    if obus.is_empty() {
+        return Err("libaom: no AV1 data".into());
+    }
+    // SAFETY: `cfg` is plain data; `ctx` is initialised by libaom before
+    // `Decoder` owns it, and destroyed by its drop.
+    let mut dec = unsafe {
+        let iface = sys::aom_codec_av1_dx();
+        let mut cfg = MaybeUninit::<sys::aom_codec_dec_cfg_t>::zeroed().assume_init();
+        cfg.threads = 1;
+        cfg.allow_lowbitdepth = 1;
+        let mut ctx = MaybeUninit::<sys::aom_codec_ctx_t>::zeroed();
+        let e = sys::aom_codec_dec_init_ver(
+            ctx.as_mut_ptr(),
+            iface,
+            &cfg,
+            0,
+            sys::AOM_DECODER_ABI_VERSION as c_int,
+        );
+        if e != sys::AOM_CODEC_OK {
+            return Err(format!("libaom decoder init: {}", err_text(e)));
+        }
+        Decoder(ctx.assume_init())
+    };
+    // SAFETY: `obus` outlives the call; a returned image stays valid until
+    // the next call on the context, and is only read (within its planes'
+    // rows and strides, as libaom describes them) before `dec` drops.
+    unsafe {
+        let e = sys::aom_codec_decode(&mut dec.0, obus.as_ptr(), obus.len(), ptr::null_mut());
+        if e != sys::AOM_CODEC_OK {
+            let d = sys::aom_codec_error_detail(&mut dec.0);
+            let detail = (!d.is_null()).then(|| CStr::from_ptr(d).to_string_lossy().into_owned());
+            return Err(match detail {
+                Some(d) => format!("libaom decode: {} ({d})", err_text(e)),
+                None => format!("libaom decode: {}", err_text(e)),
+            });
+        }
+        let mut iter: sys::aom_codec_iter_t = ptr::null();
+        let img = sys::aom_codec_get_frame(&mut dec.0, &mut iter);
+        if img.is_null() {
+            return Err("libaom decode: no frame".into());
+        }
+        let img = &*img;
+        let (w, h) = (img.d_w, img.d_h);
+        if w == 0 || h == 0 || u64::from(w) * u64::from(h) > max_pixels {
+            return Err(format!("libaom decode: a {w}x{h} frame"));
+        }
+        let high = (img.fmt as u32) & IMG_FMT_HIGHBITDEPTH != 0;
+        let mono = img.monochrome != 0;
+        let (xs, ys) = (img.x_chroma_shift, img.y_chroma_shift);
+        if xs > 1 || ys > 1 || img.bit_depth > 12 {
+            return Err("libaom decode: unsupported picture layout".into());
+        }
+        let mut planes: [Vec<u16>; 3] = Default::default();
+        let nplanes = if mono { 1 } else { 3 };
+        for (p, out) in planes.iter_mut().enumerate().take(nplanes) {
+            let (pw, ph) = if p == 0 {
+                (w as usize, h as usize)
+            } else {
+                (((w + xs) >> xs) as usize, ((h + ys) >> ys) as usize)
+            };
+            let base = img.planes[p];
+            let stride = img.stride[p] as isize;
+            if base.is_null() || stride <= 0 {
+                return Err("libaom decode: missing plane".into());
+            }
+            out.try_reserve_exact(pw * ph).map_err(|e| e.to_string())?;
+            for row in 0..ph {
+                let r = base.offset(stride * row as isize);
+                if high {
+                    let r = std::slice::from_raw_parts(r as *const u16, pw);
+                    out.extend_from_slice(r);
+                } else {
+                    let r = std::slice::from_raw_parts(r as *const u8, pw);
+                    out.extend(r.iter().map(|&v| u16::from(v)));
+                }
+            }
+        }
+        Ok(Frame {
+            width: w,
+            height: h,
+            bit_depth: img.bit_depth,
+            mono,
+            x_shift: xs,
+            y_shift: ys,
+            planes,
+            primaries: img.cp as u8,
+            transfer: img.tc as u8,
+            matrix: img.mc as u8,
+            full_range: img.range == sys::AOM_CR_FULL_RANGE,
+        })
+    }
 }
 
 /// The OBUs of `data` without temporal delimiters (type 2), which an AVIF
@@ -331,5 +479,48 @@ mod tests {
         let data = [&td[..], &seq[..]].concat();
         assert_eq!(strip_temporal_delimiters(&data).unwrap(), seq);
         assert!(strip_temporal_delimiters(&[0x0a, 0x05, 0x00]).is_err());
+    }
+
+    #[test]
+    fn decodes_what_it_encodes() {
+        let (w, h) = (33usize, 17usize);
+        let y: Vec<u8> = (0..w * h)
+            .map(|i| (i % w * 4 + i / w * 2) as u8 + 20)
+            .collect();
+        let c = vec![100u8; w.div_ceil(2) * h.div_ceil(2)];
+        let mut s = settings();
+        s.cq_level = 0;
+        let obus = encode_still(
+            w as u32,
+            h as u32,
+            Planes::Yuv420 {
+                y: &y,
+                cb: &c,
+                cr: &c,
+            },
+            &s,
+        )
+        .unwrap();
+        let f = decode_still(&obus, 1 << 20).unwrap();
+        assert_eq!((f.width, f.height, f.bit_depth, f.mono), (33, 17, 8, false));
+        assert_eq!(
+            (f.x_shift, f.y_shift, f.matrix, f.full_range),
+            (1, 1, 6, true)
+        );
+        assert_eq!(f.planes[1].len(), 17 * 9);
+        let err: i32 = f.planes[0]
+            .iter()
+            .zip(&y)
+            .map(|(&a, &b)| (i32::from(a) - i32::from(b)).abs())
+            .max()
+            .unwrap();
+        assert!(err < 12, "{err} {:?} {:?}", &f.planes[0][..40], &y[..40]);
+        assert!(decode_still(&obus, 100).is_err());
+        let mono = encode_still(w as u32, h as u32, Planes::Mono(&y), &s).unwrap();
+        let f = decode_still(&mono, 1 << 20).unwrap();
+        assert!(f.mono && f.planes[1].is_empty());
+        assert!(decode_still(&obus[..obus.len() / 2], 1 << 20).is_err());
+        assert!(decode_still(&[0x0a, 0x01, 0xff], 1 << 20).is_err());
+        assert!(decode_still(&[], 1 << 20).is_err());
     }
 }

@@ -708,7 +708,8 @@ fn start(r: &mut Request, ctx: &Ctx) -> ngx_int_t {
 fn overloaded(r: &mut Request, ctx: &Ctx, body: Bytes, why: Shed) -> ngx_int_t {
     ctx.set_state(State::Pass);
     if let Some(Overload::Original { max_size, max_age }) = ctx.eval.overload {
-        if body.len() <= max_size && pipeline::ImageType::sniff(&body).is_some() {
+        if body.len() <= max_size && pipeline::ImageType::sniff(&body).is_some_and(|t| t.web_safe())
+        {
             let d = why.describe();
             request_error(
                 r,

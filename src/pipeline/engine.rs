@@ -17,12 +17,13 @@ use super::container::{anim, meta, read_header, sniff};
 use super::json;
 use super::ops::{color, transform, Bitmap};
 use super::plan::{
-    animation, geometry, never_larger, output_type, Operation, OutputSettings, Placement, Plan,
-    Settings,
+    animation, geometry, never_larger, output_type, web_safe_type, Operation, OutputSettings,
+    Placement, Plan, Settings,
 };
 use super::reply::{Reply, Stages};
 use super::shape::{as_is, check_pixels, shape};
 use super::{Error, ImageType};
+use crate::negotiate::Token;
 use crate::value::{Mode, MAX_QUALITY};
 
 /// Does `settings.mode` need the decoder (and so a thread)? `test` and `size`
@@ -236,6 +237,12 @@ fn transform_image(
         stages.source = orientation.displayed(h.width, h.height);
     }
     let nominal_ty = output_type(out.token, ty, out.negotiated, meta::is_animated(ty, data));
+    // "original" for a format not every client takes: JPEG, or PNG for alpha.
+    let nominal_ty = if out.token == Token::Orig {
+        web_safe_type(nominal_ty, meta::has_alpha(ty, data))
+    } else {
+        nominal_ty
+    };
     let out_ty = lossless.unwrap_or(nominal_ty);
     // Sent as is only when image_filter would and nothing else must change.
     let keep = |w: u32, h: u32| {

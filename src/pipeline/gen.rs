@@ -37,6 +37,8 @@ pub enum Kind {
     /// the same animation as WebP ([`animated_webp`]).
     GifAnimated,
     WebpAnimated,
+    /// AVIF (our own encoder), for AVIF input.
+    Avif,
 }
 
 impl Kind {
@@ -61,6 +63,7 @@ impl Kind {
             "png-subject" => Kind::PngSubject,
             "gif-animated" => Kind::GifAnimated,
             "webp-animated" => Kind::WebpAnimated,
+            "avif" => Kind::Avif,
             _ => return None,
         })
     }
@@ -136,6 +139,11 @@ pub fn generate(kind: Kind, w: u32, h: u32) -> Result<Vec<u8>, Error> {
                 animated_webp(&spec)
             })
         }
+        Kind::Avif => encode::encode(
+            super::ImageType::Avif,
+            &b,
+            &encode::EncodeOptions::default(),
+        ),
     }
 }
 

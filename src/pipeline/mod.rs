@@ -60,8 +60,8 @@ pub use ops::Bitmap;
 #[cfg(any(test, feature = "gen"))]
 pub use plan::{Operation, Plan};
 
-/// The four formats image_filter understands, and AVIF — output only:
-/// [`ImageType::sniff`] never answers it.
+/// The four formats image_filter understands, and AVIF (read and written).
+/// AVIF is an input that not every client takes: see [`ImageType::web_safe`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImageType {
     Jpeg,
@@ -77,6 +77,13 @@ impl ImageType {
     /// know before (or without) running it.
     pub fn sniff(body: &[u8]) -> Option<ImageType> {
         container::sniff(body)
+    }
+
+    /// Does every client take this format as it is? Not AVIF: an AVIF
+    /// original asked for as `original` goes out as JPEG, or PNG when it
+    /// has alpha ([`crate::pipeline::plan`]'s output rules).
+    pub fn web_safe(self) -> bool {
+        !matches!(self, ImageType::Avif)
     }
 
     /// MIME type for Content-Type.

@@ -7,6 +7,8 @@ use image::codecs::{gif::GifDecoder, jpeg::JpegDecoder, png::PngDecoder, webp::W
 use image::{DynamicImage, ImageDecoder, Limits};
 
 use super::dc_scan::{self, idct_size};
+use super::yuv;
+use crate::pipeline::container::isobmff;
 use crate::pipeline::container::jpeg::{jpeg_sampling, jpeg_segments};
 use crate::pipeline::ops::Bitmap;
 use crate::pipeline::{Error, ImageType};
@@ -407,7 +409,7 @@ fn decode_image(
             target(w, h)?;
             (DynamicImage::from_decoder(d).map_err(de)?, w, h, false)
         }
-        ImageType::Avif => return Err(decode_err(ty, "AVIF is an output format only")),
+        ImageType::Avif => return decode_avif(data, max_pixels, target),
     };
     let bitmap = from_dynamic(img);
     Ok(Decoded {
@@ -415,6 +417,66 @@ fn decode_image(
         orig_width: sx,
         orig_height: sy,
         palette,
+    })
+}
+
+/// AVIF: the container's `ispe` goes through `target` (the pixel limit)
+/// and each AV1 sequence header's maximum frame size is checked before
+/// libaom decodes (and allocates) anything; then the primary item and its
+/// alpha item are decoded and converted to RGB(A).
+fn decode_avif(data: &[u8], max_pixels: u64, target: TargetFn<'_>) -> Result<Decoded, Error> {
+    let ty = ImageType::Avif;
+    let still = isobmff::parse_still(data).map_err(|e| decode_err(ty, e))?;
+    if &still.item_type != b"av01" {
+        return Err(decode_err(
+            ty,
+            format!(
+                "primary item of type {:?}, not a single AV1 image",
+                String::from_utf8_lossy(&still.item_type)
+            ),
+        ));
+    }
+    target(still.width, still.height)?;
+    let decode_item = |obus: &[u8]| -> Result<irs_aom::Frame, Error> {
+        let (mw, mh) =
+            isobmff::av1_max_frame(obus).ok_or_else(|| decode_err(ty, "no AV1 sequence header"))?;
+        if u64::from(mw) * u64::from(mh) > max_pixels {
+            return Err(Error::TooManyPixels {
+                width: mw.into(),
+                height: mh.into(),
+                max: max_pixels,
+            });
+        }
+        let f = irs_aom::decode_still(obus, max_pixels).map_err(|e| decode_err(ty, e))?;
+        if (f.width, f.height) != (still.width, still.height) {
+            return Err(decode_err(
+                ty,
+                format!(
+                    "a {}x{} frame in a {}x{} item",
+                    f.width, f.height, still.width, still.height
+                ),
+            ));
+        }
+        Ok(f)
+    };
+    let frame = decode_item(&still.data)?;
+    let alpha = still.alpha.as_deref().map(decode_item).transpose()?;
+    let fmt = match still.nclx {
+        Some(n) => yuv::YuvFormat {
+            matrix: n.matrix,
+            full_range: n.full_range,
+        },
+        None => yuv::YuvFormat {
+            matrix: u16::from(frame.matrix),
+            full_range: frame.full_range,
+        },
+    };
+    let bitmap = yuv::to_bitmap(&frame, fmt, alpha.as_ref()).map_err(|e| decode_err(ty, e))?;
+    Ok(Decoded {
+        bitmap,
+        orig_width: still.width,
+        orig_height: still.height,
+        palette: false,
     })
 }
 

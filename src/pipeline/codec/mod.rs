@@ -9,3 +9,4 @@ pub mod encode;
 mod palette;
 pub mod placeholder;
 mod png_write;
+mod yuv;

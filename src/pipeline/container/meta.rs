@@ -9,6 +9,7 @@
 
 use std::io::Read;
 
+use super::isobmff;
 use crate::pipeline::ImageType;
 
 /// ICC profiles above this size are ignored (real ones are 0.5–60 kB;
@@ -67,6 +68,12 @@ impl Orientation {
 
 /// EXIF orientation of a JPEG (APP1), PNG (eXIf) or WebP (EXIF chunk).
 pub fn orientation(ty: ImageType, data: &[u8]) -> Orientation {
+    if ty == ImageType::Avif {
+        // HEIF's irot/imir, not EXIF.
+        return isobmff::parse_still(data).map_or(Orientation::NORMAL, |s| {
+            Orientation::new(s.exif_orientation())
+        });
+    }
     exif(ty, data)
         .and_then(tiff_orientation)
         .map_or(Orientation::NORMAL, Orientation::new)
@@ -135,7 +142,22 @@ pub fn icc_profile(ty: ImageType, data: &[u8]) -> Option<Vec<u8>> {
             .find(|&(name, _)| &name == b"ICCP")
             .map(|(_, p)| p.to_vec())
             .filter(|p| p.len() <= MAX_ICC),
-        ImageType::Gif | ImageType::Avif => None,
+        ImageType::Avif => isobmff::parse_still(data)
+            .ok()
+            .and_then(|s| s.icc)
+            .filter(|p| p.len() <= MAX_ICC)
+            .map(<[u8]>::to_vec),
+        ImageType::Gif => None,
+    }
+}
+
+/// Does an image in a format that is not [`ImageType::web_safe`] carry
+/// alpha (AVIF: an alpha auxiliary item)? False for the others, which keep
+/// their format anyway.
+pub fn has_alpha(ty: ImageType, data: &[u8]) -> bool {
+    match ty {
+        ImageType::Avif => isobmff::parse_still(data).is_ok_and(|s| s.alpha.is_some()),
+        _ => false,
     }
 }
 

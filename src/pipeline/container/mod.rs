@@ -3,6 +3,7 @@
 //! read before any pixel is decoded.
 
 pub mod anim;
+pub mod isobmff;
 pub mod jpeg;
 pub mod meta;
 mod sniff;

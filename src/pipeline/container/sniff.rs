@@ -1,6 +1,7 @@
 //! Format detection (ngx_http_image_test) and header-only dimensions
 //! (ngx_http_image_size), bounds-checked.
 
+use super::isobmff;
 use crate::pipeline::ImageType;
 
 /// Dimensions read from the header bytes, plus image_filter's `force` flag
@@ -26,6 +27,8 @@ pub fn sniff(data: &[u8]) -> Option<ImageType> {
         Some(ImageType::Png)
     } else if &p[0..4] == b"RIFF" && &p[8..12] == b"WEBP" {
         Some(ImageType::Webp)
+    } else if isobmff::is_avif(p) {
+        Some(ImageType::Avif)
     } else {
         None
     }
@@ -115,7 +118,10 @@ pub fn read_header(ty: ImageType, data: &[u8]) -> Option<Header> {
                 _ => return None,
             }
         }
-        ImageType::Avif => return None,
+        ImageType::Avif => {
+            let s = isobmff::parse_still(data).ok()?;
+            (s.width, s.height, false)
+        }
     };
     Some(Header {
         width,

@@ -10,7 +10,7 @@ pub mod never_larger;
 pub mod output;
 mod settings;
 
-pub use output::{output_type, OutputSettings};
+pub use output::{output_type, web_safe_type, OutputSettings};
 pub use settings::Settings;
 
 use crate::value::{Focus, Gravity, DEFAULT_PAD_COLOR};

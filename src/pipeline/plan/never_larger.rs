@@ -95,6 +95,11 @@ mod tests {
             (Token::Orig, true, Jpeg, true),
             (Token::Webp, true, Webp, true),
             (Token::Avif, true, Webp, false),
+            // AVIF input: only to a client whose token names it
+            (Token::Avif, true, Avif, true),
+            (Token::Webp, true, Avif, false),
+            (Token::Orig, true, Avif, false),
+            (Token::Orig, false, Avif, false),
             (Token::Orig, true, Webp, false),
             // no formats configured
             (Token::Orig, false, Png, true),

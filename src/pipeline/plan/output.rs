@@ -46,8 +46,9 @@ impl Default for OutputSettings {
 /// The format written for an `input` image under `token`.
 ///
 /// - `orig`: the input's own format;
-/// - negotiated `avif`/`webp`: JPEG and PNG convert; GIF and WebP keep their
-///   format (animation, palette graphics), and so does anything animated;
+/// - negotiated `avif`/`webp`: JPEG, PNG and AVIF convert; GIF and WebP keep
+///   their format (animation, palette graphics), and so does anything
+///   animated;
 /// - forced `jpeg`/`png`/`webp`/`avif` (`image_resize_rs_output`): every
 ///   input, animated ones as their first frame (as image_filter does).
 ///
@@ -61,8 +62,19 @@ pub fn output_type(token: Token, input: ImageType, negotiated: bool, animated: b
         Token::Webp => ImageType::Webp,
         Token::Avif => ImageType::Avif,
     };
-    if negotiated && (animated || !matches!(input, ImageType::Jpeg | ImageType::Png)) {
+    if negotiated && (animated || matches!(input, ImageType::Gif | ImageType::Webp)) {
         return input;
     }
     target
+}
+
+/// `ty` if every client takes it ([`ImageType::web_safe`]), else what an
+/// image that is to keep its "original" format is written as instead:
+/// PNG when it has alpha, else JPEG.
+pub fn web_safe_type(ty: ImageType, has_alpha: bool) -> ImageType {
+    match ty {
+        _ if ty.web_safe() => ty,
+        _ if has_alpha => ImageType::Png,
+        _ => ImageType::Jpeg,
+    }
 }

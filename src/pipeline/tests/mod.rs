@@ -5,6 +5,7 @@
 //! tests of one step sit next to their code.
 
 mod animation;
+mod inputs;
 mod never_larger;
 mod output;
 mod placement;
