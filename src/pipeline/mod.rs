@@ -28,6 +28,7 @@ mod plan;
 mod tests;
 
 // What the nginx glue uses: one entry, [`run`], and its types.
+pub use container::embed::{Metadata, MetadataPolicy};
 pub use engine::{is_cheap, run, Reply, Stages};
 pub use error::Error;
 pub use plan::{Placement, Settings};

@@ -570,6 +570,17 @@ impl Directive for PadColor {
     }
 }
 
+/// `image_resize_rs_metadata none | copyright | all;`
+struct MetadataWord;
+
+impl Directive for MetadataWord {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.metadata)?;
+        conf.metadata = Some(crate::pipeline::Metadata::parse(args[0].as_bytes())?);
+        Ok(())
+    }
+}
+
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
 /// A directive set by one of our [`Directive`]s.
@@ -595,7 +606,7 @@ const fn slot(
 }
 
 /// nginx reads the table during configuration parsing only.
-pub(crate) static mut COMMANDS: [ngx_command_t; 38] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 40] = [
     ours::<Filter>(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -759,6 +770,16 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 38] = [
     ours::<PadColor>(
         ngx_string!("image_resize_rs_pad_color"),
         ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<MetadataWord>(
+        ngx_string!("image_resize_rs_metadata"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    slot(
+        ngx_string!("image_resize_rs_metadata_gps"),
+        ANY_LEVEL | NGX_CONF_FLAG,
+        ngx_conf_set_flag_slot,
+        offset_of!(LocConf, metadata_gps),
     ),
     ngx_command_t::empty(),
 ];

@@ -104,6 +104,9 @@ pub(crate) struct LocConf {
     pub gravity: Option<Gravity>,
     pub focus: Option<FocusPoint>,
     pub pad_color: Option<[u8; 4]>,
+    /// `image_resize_rs_metadata`, `image_resize_rs_metadata_gps` (flag slot).
+    pub metadata: Option<crate::pipeline::Metadata>,
+    pub metadata_gps: ngx_flag_t,
 }
 
 /// A client hint's value (`$http_sec_ch_dpr`, `$arg_dpr`, ...) and the
@@ -219,6 +222,8 @@ impl Default for LocConf {
             gravity: None,
             focus: None,
             pad_color: None,
+            metadata: None,
+            metadata_gps: NGX_CONF_UNSET,
         }
     }
 }
@@ -342,6 +347,8 @@ impl LocConf {
         self.gravity = self.gravity.or(prev.gravity);
         self.focus = self.focus.or(prev.focus);
         self.pad_color = self.pad_color.or(prev.pad_color);
+        self.metadata = self.metadata.or(prev.metadata);
+        merge_flag(&mut self.metadata_gps, prev.metadata_gps, 0);
         self.thread_pool = self.thread_pool.or(prev.thread_pool);
         if self.thread_pool.is_none() && self.mode() != Mode::Off {
             // Nothing said: offload to nginx's implicit "default" pool

@@ -2,9 +2,12 @@
 //! what they carry besides pixels (EXIF orientation, ICC profile, animation),
 //! read before any pixel is decoded.
 
+pub mod embed;
+pub mod exif;
 pub mod jpeg;
 pub mod meta;
 mod sniff;
+pub mod xmp;
 
 #[cfg(any(test, feature = "gen"))]
 pub use sniff::Header;

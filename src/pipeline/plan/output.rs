@@ -3,6 +3,7 @@
 //! ([`OutputSettings`]) that the transform step honours.
 
 use crate::negotiate::Token;
+use crate::pipeline::container::embed::MetadataPolicy;
 use crate::pipeline::ImageType;
 use crate::value::{DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED};
 
@@ -24,6 +25,8 @@ pub struct OutputSettings {
     /// re-encodes the original and came out bigger gives way to it
     /// ([`super::never_larger`]).
     pub never_larger: bool,
+    /// `image_resize_rs_metadata` and `_metadata_gps` (default: none kept).
+    pub metadata: MetadataPolicy,
 }
 
 impl Default for OutputSettings {
@@ -36,6 +39,7 @@ impl Default for OutputSettings {
             avif_quality: DEFAULT_AVIF_QUALITY,
             avif_speed: DEFAULT_AVIF_SPEED,
             never_larger: true,
+            metadata: MetadataPolicy::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use super::{Operation, OutputSettings, Placement, Plan};
 use crate::negotiate::Token;
+use crate::pipeline::container::embed::MetadataPolicy;
 use crate::pipeline::Error;
 use crate::value::{self, Mode, UNLIMITED};
 
@@ -38,6 +39,8 @@ pub struct Settings {
     pub avif_speed: u32,
     /// `image_resize_rs_never_larger`.
     pub never_larger: bool,
+    /// `image_resize_rs_metadata`, `_metadata_gps`.
+    pub metadata: MetadataPolicy,
     /// `image_resize_rs_gravity`, `_focus` (evaluated), `_pad_color`.
     pub placement: Placement,
 }
@@ -62,6 +65,7 @@ impl Default for Settings {
             avif_quality: value::DEFAULT_AVIF_QUALITY,
             avif_speed: value::DEFAULT_AVIF_SPEED,
             never_larger: true,
+            metadata: MetadataPolicy::default(),
             placement: Placement::default(),
         }
     }
@@ -148,6 +152,7 @@ impl Settings {
             avif_quality: value::clamp_quality(self.avif_quality),
             avif_speed: value::clamp_avif_speed(self.avif_speed),
             never_larger: self.never_larger,
+            metadata: self.metadata,
         };
         Ok((plan, out))
     }
