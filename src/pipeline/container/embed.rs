@@ -65,7 +65,7 @@ pub struct Kept {
 impl Kept {
     /// What `policy` keeps of the metadata of `data` (a `ty` image).
     pub fn from_source(ty: ImageType, data: &[u8], policy: MetadataPolicy) -> Kept {
-        let (filter, xmp_of): (_, fn(&[u8], bool) -> Option<Vec<u8>>) = match policy.keep {
+        let (filter, xmp_of): (_, XmpFilter) = match policy.keep {
             Metadata::None => return Kept::default(),
             Metadata::Copyright => (exif::Filter::Copyright, |x, _| xmp::keep_rights(x)),
             Metadata::All => (exif::Filter::All { gps: policy.gps }, xmp::keep_all),
@@ -80,6 +80,9 @@ impl Kept {
         self.exif.is_none() && self.xmp.is_none()
     }
 }
+
+/// How `all` or `copyright` filters a packet (the flag: GPS kept).
+type XmpFilter = fn(&[u8], bool) -> Option<Vec<u8>>;
 
 const XMP_NS: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 

@@ -295,11 +295,15 @@ fn write_ifd(out: &mut Vec<u8>, entries: &mut [Entry]) {
     }
 }
 
+/// (tag, type, count, value bytes) of a test entry.
+#[cfg(any(test, feature = "gen"))]
+pub type RawEntry = (u16, u16, u32, Vec<u8>);
+
 /// A TIFF structure from IFD0 entries (tag, type, count, value bytes in
 /// the given byte order, inline when 4 bytes or less) and an optional IFD1,
 /// for the tests: values placed after the directories as given.
 #[cfg(any(test, feature = "gen"))]
-pub fn build(big_endian: bool, ifds: &[&[(u16, u16, u32, Vec<u8>)]]) -> Vec<u8> {
+pub fn build(big_endian: bool, ifds: &[&[RawEntry]]) -> Vec<u8> {
     let w16 = |v: u16| {
         if big_endian {
             v.to_be_bytes()
