@@ -123,7 +123,7 @@ delete @ENV{qw/ AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN /};
 $t->write_file_expand('nginx.conf', conf('image_resize_rs resize 10 10;'));
 # + 5: never_larger, + 17: the image_resize_rs_sign checks, + 2 * 8 + 1:
 # gravity, focus and pad, at the end
-$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 5 + 5 + 17 + 2 * 8 + 1 + 2 * 4 + 1);
+$t->try_run('no image_resize_rs')->plan(2 * keys(%bad) + 5 + 5 + 17 + 2 * 8 + 1 + 2 * 4 + 1 + 2 * 2 + 1);
 
 ###############################################################################
 
@@ -309,5 +309,20 @@ for my $directive (sort keys %bad_anim) {
 	. 'image_resize_rs_animation keep over_limit=refuse; '
 	. 'image_resize_rs_max_frames 50; image_resize_rs_max_frame_pixels 100m;');
 is($rc, 0, 'animation directives accepted') or diag($out);
+
+# image_resize_rs_metadata, image_resize_rs_metadata_gps.
+
+for my $directive ('image_resize_rs_metadata some;',
+	'image_resize_rs_metadata all; image_resize_rs_metadata none;')
+{
+	my ($rc, $out) = check($t, $directive);
+	isnt($rc, 0, "rejected: $directive");
+	like($out, qr/"image_resize_rs_metadata" directive (invalid value "some"|is duplicate).* in .*check\.conf:\d+/,
+		"message: $directive");
+}
+
+($rc, $out) = check($t, 'image_resize_rs resize 100 100; '
+	. 'image_resize_rs_metadata copyright; image_resize_rs_metadata_gps on;');
+is($rc, 0, 'metadata policy accepted') or diag($out);
 
 ###############################################################################

@@ -26,7 +26,7 @@ use image_resize_rs::pipeline::{sniff, ImageType};
 const USAGE: &str = "usage:
   irs-tool gen <kind> <W> <H> <out-file>
     kinds: jpeg png gif webp png-indexed-trns jpeg-progressive jpeg-exif jpeg-low png-palette64
-           jpeg-gps jpeg-p3 png-p3 webp-p3 jpeg-orient-1..8 png-orient-1..8 webp-orient-1..8
+           jpeg-gps jpeg-rights jpeg-p3 png-p3 webp-p3 jpeg-orient-1..8 png-orient-1..8 webp-orient-1..8
            jpeg-subject png-subject gif-animated webp-animated
   irs-tool info <file>
   irs-tool corner <file> <x> <y>

@@ -79,6 +79,10 @@ pub(crate) fn evaluate(conf: &LocConf, r: &Request) -> Evaluated {
         avif_quality: cap(conf.avif_quality as u64) as u32,
         avif_speed: conf.avif_speed as u32,
         never_larger: conf.never_larger != 0,
+        metadata: pipeline::MetadataPolicy {
+            keep: conf.metadata.unwrap_or_default(),
+            gps: conf.metadata_gps == 1,
+        },
         placement: placement(conf, r),
         animation: conf.animation(),
     };

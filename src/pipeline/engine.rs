@@ -13,6 +13,7 @@ use std::time::Instant;
 use super::animate;
 use super::codec::encode::{self, EncodeOptions};
 use super::codec::{decode, placeholder};
+use super::container::embed::{self, Kept, Metadata};
 use super::container::{anim, meta, read_header, sniff};
 use super::json;
 use super::ops::{color, transform, Bitmap};
@@ -213,7 +214,8 @@ fn process_as(
 /// Order: limits (on the displayed size) → decode (shrink-on-load target in
 /// stored orientation) → resample → orient → rotate → crop (`smart` chooses
 /// its window here) → ICC → sRGB → sharpen → pad → encode (palette kept
-/// for palette input written as PNG/GIF; no metadata is ever written) → the
+/// for palette input written as PNG/GIF; the metadata
+/// `image_resize_rs_metadata` keeps written in, [`embed`]) → the
 /// original instead, if the new image only re-encodes it and is bigger
 /// ([`never_larger`]).
 fn transform_image(
@@ -364,10 +366,22 @@ fn transform_image(
         interlace: plan.interlace,
         palette: dec.palette,
     };
+    // Not for `lossless` either: its yardstick is the pixels.
+    let kept = match out.metadata.keep {
+        Metadata::None => Kept::default(),
+        _ if lossless.is_some() => Kept::default(),
+        _ => Kept::from_source(ty, data, out.metadata),
+    };
     let clock = Instant::now();
-    let bytes = encode::encode(out_ty, &img, &opts);
+    let bytes = match (out_ty, &kept.exif) {
+        // AVIF's EXIF is an item the muxer writes.
+        (ImageType::Avif, Some(exif)) => {
+            encode::encode_avif_exif(&img, out.avif_quality, out.avif_speed, exif)
+        }
+        _ => encode::encode(out_ty, &img, &opts),
+    };
     stages.encode_us = clock.elapsed().as_micros() as u64;
-    let bytes = bytes?;
+    let bytes = embed::embed(out_ty, bytes?, &kept, img.width, img.height);
     // Not for `lossless` (irs-tool's yardstick wants the pixels).
     let unchanged = lossless.is_none() && never_larger::unchanged(&geo, orientation.is_normal());
     if never_larger::send_original(ty, data.len(), bytes.len(), unchanged, out) {

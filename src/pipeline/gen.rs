@@ -25,6 +25,10 @@ pub enum Kind {
     PngPalette64,
     /// JPEG whose EXIF holds a GPS IFD (metadata stripping).
     JpegGps,
+    /// JPEG with EXIF Artist, Copyright, ImageDescription, orientation 6
+    /// and a GPS IFD, and an XMP packet with rights, a description and GPS
+    /// (`image_resize_rs_metadata`; [`rights_exif`], [`RIGHTS_XMP`]).
+    JpegRights,
     /// JPEG tagged with a Display P3 ICC profile (colour conversion).
     JpegP3,
     PngP3,
@@ -56,6 +60,7 @@ impl Kind {
             "webp" => Kind::Webp,
             "png-palette64" => Kind::PngPalette64,
             "jpeg-gps" => Kind::JpegGps,
+            "jpeg-rights" => Kind::JpegRights,
             "jpeg-p3" => Kind::JpegP3,
             "png-p3" => Kind::PngP3,
             "webp-p3" => Kind::WebpP3,
@@ -117,6 +122,14 @@ pub fn generate(kind: Kind, w: u32, h: u32) -> Result<Vec<u8>, Error> {
             &encode::encode_jpeg(&b, 90, false)?,
             &exif_tiff(1, false, true),
         )),
+        Kind::JpegRights => {
+            let mut exif = b"Exif\0\0".to_vec();
+            exif.extend_from_slice(&rights_exif());
+            let mut xmp = b"http://ns.adobe.com/xap/1.0/\0".to_vec();
+            xmp.extend_from_slice(RIGHTS_XMP.as_bytes());
+            let j = encode::encode_jpeg(&b, 90, false)?;
+            Ok(jpeg_insert_segments(&j, 0xe1, &[exif, xmp]))
+        }
         Kind::JpegP3 => generate_p3(Kind::Jpeg, w, h),
         Kind::PngP3 => generate_p3(Kind::Png, w, h),
         Kind::WebpP3 => generate_p3(Kind::Webp, w, h),
@@ -341,6 +354,44 @@ pub fn exif_tiff(orientation: u16, big_endian: bool, gps: bool) -> Vec<u8> {
     }
     t
 }
+
+/// [`Kind::JpegRights`]'s EXIF: IFD0 with ImageDescription, Orientation 6,
+/// Artist "IRS Test Artist", Copyright "(c) IRS Test Owner" and a GPS IFD
+/// (version 2.3, latitude ref N, longitude ref E: all inline values).
+pub fn rights_exif() -> Vec<u8> {
+    use super::container::exif::build;
+    let gps: &[(u16, u16, u32, Vec<u8>)] = &[
+        (0x0000, 1, 4, vec![2, 3, 0, 0]),
+        (0x0001, 2, 2, b"N\0".to_vec()),
+        (0x0003, 2, 2, b"E\0".to_vec()),
+    ];
+    let ifd0 = |gps_at: u32| -> Vec<(u16, u16, u32, Vec<u8>)> {
+        vec![
+            (0x010e, 2, 21, b"image_resize_rs test\0".to_vec()),
+            (0x0112, 3, 1, vec![6, 0]),
+            (0x013b, 2, 16, b"IRS Test Artist\0".to_vec()),
+            (0x8298, 2, 19, b"(c) IRS Test Owner\0".to_vec()),
+            (0x8825, 4, 1, gps_at.to_le_bytes().to_vec()),
+        ]
+    };
+    let at = build(false, &[&ifd0(0)]).len() as u32;
+    let mut t = build(false, &[&ifd0(at)]);
+    t.extend_from_slice(&build(false, &[gps])[8..]);
+    t
+}
+
+/// [`Kind::JpegRights`]'s XMP packet.
+pub const RIGHTS_XMP: &str = r#"<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"
+ xmlns:xmpRights="http://ns.adobe.com/xap/1.0/rights/" xmlns:exif="http://ns.adobe.com/exif/1.0/"
+ xmpRights:Marked="True" xmpRights:WebStatement="https://example.com/licence"
+ exif:GPSLatitude="48,51.48N">
+<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">(c) IRS Test Owner XMP</rdf:li></rdf:Alt></dc:rights>
+<dc:creator><rdf:Seq><rdf:li>IRS Test Creator</rdf:li></rdf:Seq></dc:creator>
+<dc:description><rdf:Alt><rdf:li xml:lang="x-default">IRS private description</rdf:li></rdf:Alt></dc:description>
+</rdf:Description></rdf:RDF></x:xmpmeta>
+<?xpacket end="w"?>"#;
 
 /// Inserts an APP1 `Exif` segment holding `tiff` right after SOI.
 pub fn jpeg_with_exif(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {

@@ -31,6 +31,7 @@ mod shape;
 mod tests;
 
 // What the nginx glue uses: one entry, [`run`], and its types.
+pub use container::embed::{Metadata, MetadataPolicy};
 pub use engine::{is_cheap, run};
 pub use error::Error;
 pub use plan::animation::{

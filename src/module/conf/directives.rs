@@ -603,6 +603,17 @@ impl Directive for PadColor {
     }
 }
 
+/// `image_resize_rs_metadata none | copyright | all;`
+struct MetadataWord;
+
+impl Directive for MetadataWord {
+    fn set(_: &mut ngx_conf_t, conf: &mut LocConf, args: &[ngx_str_t]) -> ConfResult {
+        duplicate(&conf.metadata)?;
+        conf.metadata = Some(crate::pipeline::Metadata::parse(args[0].as_bytes())?);
+        Ok(())
+    }
+}
+
 const ANY_LEVEL: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 
 /// A directive set by one of our [`Directive`]s.
@@ -628,7 +639,7 @@ const fn slot(
 }
 
 /// nginx reads the table during configuration parsing only.
-pub(crate) static mut COMMANDS: [ngx_command_t; 41] = [
+pub(crate) static mut COMMANDS: [ngx_command_t; 43] = [
     ours::<Filter>(
         ngx_string!("image_resize_rs"),
         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123,
@@ -804,6 +815,16 @@ pub(crate) static mut COMMANDS: [ngx_command_t; 41] = [
     ours::<MaxFramePixels>(
         ngx_string!("image_resize_rs_max_frame_pixels"),
         ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    ours::<MetadataWord>(
+        ngx_string!("image_resize_rs_metadata"),
+        ANY_LEVEL | NGX_CONF_TAKE1,
+    ),
+    slot(
+        ngx_string!("image_resize_rs_metadata_gps"),
+        ANY_LEVEL | NGX_CONF_FLAG,
+        ngx_conf_set_flag_slot,
+        offset_of!(LocConf, metadata_gps),
     ),
     ngx_command_t::empty(),
 ];

@@ -109,6 +109,9 @@ pub(crate) struct LocConf {
     pub animation: Option<AnimationMode>,
     pub max_frames: Option<u64>,
     pub max_frame_pixels: Option<u64>,
+    /// `image_resize_rs_metadata`, `image_resize_rs_metadata_gps` (flag slot).
+    pub metadata: Option<crate::pipeline::Metadata>,
+    pub metadata_gps: ngx_flag_t,
 }
 
 /// A client hint's value (`$http_sec_ch_dpr`, `$arg_dpr`, ...) and the
@@ -227,6 +230,8 @@ impl Default for LocConf {
             animation: None,
             max_frames: None,
             max_frame_pixels: None,
+            metadata: None,
+            metadata_gps: NGX_CONF_UNSET,
         }
     }
 }
@@ -364,6 +369,8 @@ impl LocConf {
         self.animation = self.animation.or(prev.animation);
         self.max_frames = self.max_frames.or(prev.max_frames);
         self.max_frame_pixels = self.max_frame_pixels.or(prev.max_frame_pixels);
+        self.metadata = self.metadata.or(prev.metadata);
+        merge_flag(&mut self.metadata_gps, prev.metadata_gps, 0);
         self.thread_pool = self.thread_pool.or(prev.thread_pool);
         if self.thread_pool.is_none() && self.mode() != Mode::Off {
             // Nothing said: offload to nginx's implicit "default" pool

@@ -253,7 +253,7 @@ pub(crate) fn ycbcr420(px: &[u8], ch: usize, w: usize, h: usize) -> (Vec<u8>, Ve
 
 /// AVIF file for `img` (RGB or RGBA). Alpha that is opaque everywhere is
 /// left out.
-pub fn encode(img: &Bitmap, p: &AvifParams) -> Result<Vec<u8>, String> {
+pub fn encode(img: &Bitmap, p: &AvifParams, exif: Option<&[u8]>) -> Result<Vec<u8>, String> {
     let (w, h, ch) = (img.width as usize, img.height as usize, img.ch);
     if w == 0 || h == 0 || w > 65536 || h > 65536 || !(3..=4).contains(&ch) {
         return Err(format!("{w}x{h} is beyond the format's limit"));
@@ -279,6 +279,9 @@ pub fn encode(img: &Bitmap, p: &AvifParams) -> Result<Vec<u8>, String> {
         .set_full_color_range(true)
         .set_chroma_subsampling((true, true))
         .set_seq_profile(0);
+    if let Some(e) = exif {
+        boxes.set_exif(e.to_vec());
+    }
     Ok(boxes.to_vec(&color, alpha.as_deref(), w as u32, h as u32, 8))
 }
 

@@ -1,6 +1,8 @@
-//! Encoders. None writes metadata: no EXIF, XMP, ICC or text chunks, so
-//! every re-encoded image leaves GPS positions and camera data behind and is
-//! untagged sRGB (AVIF carries its required nclx colour box: sRGB).
+//! Encoders. None writes metadata but AVIF's EXIF item when asked
+//! ([`encode_avif_exif`]): no ICC or text chunks, so a re-encoded image is
+//! untagged sRGB (AVIF carries its required nclx colour box: sRGB). What
+//! `image_resize_rs_metadata` keeps is written into the other containers
+//! afterwards (container/embed.rs).
 //!
 //! | format | codec | loss | alpha |
 //! |---|---|---|---|
@@ -196,9 +198,31 @@ pub fn encode_avif(img: &Bitmap, quality: u32, speed: u32) -> Result<Vec<u8>, Er
     encode_avif_with(img, &super::avif::AvifParams::new(quality, speed))
 }
 
+/// [`encode_avif`] with an EXIF item (a TIFF structure).
+pub fn encode_avif_exif(
+    img: &Bitmap,
+    quality: u32,
+    speed: u32,
+    exif: &[u8],
+) -> Result<Vec<u8>, Error> {
+    encode_avif_inner(
+        img,
+        &super::avif::AvifParams::new(quality, speed),
+        Some(exif),
+    )
+}
+
 pub fn encode_avif_with(img: &Bitmap, p: &super::avif::AvifParams) -> Result<Vec<u8>, Error> {
+    encode_avif_inner(img, p, None)
+}
+
+fn encode_avif_inner(
+    img: &Bitmap,
+    p: &super::avif::AvifParams,
+    exif: Option<&[u8]>,
+) -> Result<Vec<u8>, Error> {
     let res = if img.ch == 3 || img.ch == 4 {
-        super::avif::encode(img, p)
+        super::avif::encode(img, p, exif)
     } else {
         let rgb = Bitmap {
             width: img.width,
@@ -206,7 +230,7 @@ pub fn encode_avif_with(img: &Bitmap, p: &super::avif::AvifParams) -> Result<Vec
             ch: 3,
             data: img.to_rgb(),
         };
-        super::avif::encode(&rgb, p)
+        super::avif::encode(&rgb, p, exif)
     };
     res.map_err(|e| enc_err(ImageType::Avif, e))
 }

@@ -95,6 +95,32 @@ pub fn exif(ty: ImageType, data: &[u8]) -> Option<&[u8]> {
     }
 }
 
+/// The image's XMP packet, if any: JPEG APP1 `http://ns.adobe.com/xap/1.0/`
+/// (the first; extended XMP is not joined), PNG iTXt `XML:com.adobe.xmp`
+/// (uncompressed only), WebP `XMP ` chunk.
+pub fn xmp(ty: ImageType, data: &[u8]) -> Option<&[u8]> {
+    match ty {
+        ImageType::Jpeg => jpeg_app_segments(data).find_map(|(m, p)| {
+            (m == 0xe1)
+                .then(|| p.strip_prefix(b"http://ns.adobe.com/xap/1.0/\0"))
+                .flatten()
+        }),
+        ImageType::Png => png_chunks(data).find_map(|(name, p)| {
+            // keyword \0, compression flag 0, method, language \0, translated \0
+            let p = p.strip_prefix(b"XML:com.adobe.xmp\0\0")?;
+            let p = p.get(1..)?;
+            let lang = p.iter().position(|&c| c == 0)?;
+            let p = &p[lang + 1..];
+            let tr = p.iter().position(|&c| c == 0)?;
+            (&name == b"iTXt").then_some(&p[tr + 1..])
+        }),
+        ImageType::Webp => webp_chunks(data)
+            .find(|&(name, _)| &name == b"XMP ")
+            .map(|(_, p)| p),
+        ImageType::Gif | ImageType::Avif => None,
+    }
+}
+
 /// The embedded ICC profile: JPEG APP2 `ICC_PROFILE` chunks joined in
 /// sequence order, PNG iCCP inflated, WebP ICCP. `None` when absent,
 /// malformed or larger than [`MAX_ICC`].

@@ -3,10 +3,13 @@
 //! read before any pixel is decoded.
 
 pub mod anim;
+pub mod embed;
+pub mod exif;
 pub mod isobmff;
 pub mod jpeg;
 pub mod meta;
 mod sniff;
+pub mod xmp;
 
 #[cfg(any(test, feature = "gen"))]
 pub use sniff::Header;

@@ -3,6 +3,7 @@
 //! ([`OutputSettings`]) that the transform step honours.
 
 use crate::negotiate::Token;
+use crate::pipeline::container::embed::MetadataPolicy;
 use crate::pipeline::ImageType;
 use crate::value::{DEFAULT_AVIF_QUALITY, DEFAULT_AVIF_SPEED};
 
@@ -26,6 +27,8 @@ pub struct OutputSettings {
     pub never_larger: bool,
     /// `image_resize_rs_animation`, `_max_frames`, `_max_frame_pixels`.
     pub animation: super::animation::Policy,
+    /// `image_resize_rs_metadata` and `_metadata_gps` (default: none kept).
+    pub metadata: MetadataPolicy,
 }
 
 impl Default for OutputSettings {
@@ -39,6 +42,7 @@ impl Default for OutputSettings {
             avif_speed: DEFAULT_AVIF_SPEED,
             never_larger: true,
             animation: super::animation::Policy::default(),
+            metadata: MetadataPolicy::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 use super::animation::Policy as AnimationPolicy;
 use super::{Operation, OutputSettings, Placement, Plan};
 use crate::negotiate::Token;
+use crate::pipeline::container::embed::MetadataPolicy;
 use crate::pipeline::Error;
 use crate::value::{self, Mode, UNLIMITED};
 
@@ -39,6 +40,8 @@ pub struct Settings {
     pub avif_speed: u32,
     /// `image_resize_rs_never_larger`.
     pub never_larger: bool,
+    /// `image_resize_rs_metadata`, `_metadata_gps`.
+    pub metadata: MetadataPolicy,
     /// `image_resize_rs_gravity`, `_focus` (evaluated), `_pad_color`.
     pub placement: Placement,
     /// `image_resize_rs_animation`, `_max_frames`, `_max_frame_pixels`.
@@ -65,6 +68,7 @@ impl Default for Settings {
             avif_quality: value::DEFAULT_AVIF_QUALITY,
             avif_speed: value::DEFAULT_AVIF_SPEED,
             never_larger: true,
+            metadata: MetadataPolicy::default(),
             placement: Placement::default(),
             animation: AnimationPolicy::default(),
         }
@@ -153,6 +157,7 @@ impl Settings {
             avif_speed: value::clamp_avif_speed(self.avif_speed),
             never_larger: self.never_larger,
             animation: self.animation,
+            metadata: self.metadata,
         };
         Ok((plan, out))
     }
