@@ -16,6 +16,9 @@
 //! irs-tool mean <file> <x> <y> <w> <h> -> "R G B A", the region's mean
 //! irs-tool subject <file>       -> "x y w h" around the saturated pixels
 //!                                  (max - min of RGB > 60), or "none"
+//! irs-tool pan <photo> <W> <H> <frames> <out.gif>
+//!                               -> an animated GIF (40 ms frames, looping): a WxH
+//!                                  window panning across the photo (benchmarks)
 //! ```
 
 use std::process::ExitCode;
@@ -37,7 +40,8 @@ const USAGE: &str = "usage:
   irs-tool orient <file>
   irs-tool frames <file>
   irs-tool mean <file> <x> <y> <w> <h>
-  irs-tool subject <file>";
+  irs-tool subject <file>
+  irs-tool pan <photo> <W> <H> <frames> <out.gif>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
         ["frames", file] => cmd_frames(file),
         ["mean", file, x, y, w, h] => cmd_mean(file, x, y, w, h),
         ["subject", file] => cmd_subject(file),
+        ["pan", photo, w, h, n, out] => cmd_pan(photo, w, h, n, out),
         _ => Err(USAGE.to_string()),
     };
     match r {
@@ -540,5 +545,45 @@ fn cmd_reference(input: &str, w: &str, h: &str, out: &str) -> Result<String, Str
     resized
         .save_with_format(out, image::ImageFormat::Png)
         .map_err(|e| format!("{out}: {e}"))?;
+    Ok(String::new())
+}
+
+/// A photographic animated GIF: the photo scaled to twice the window's
+/// width (aspect kept, at least the window's height), and a WxH window moving
+/// left to right over it, one full frame each, quantized by the gif crate.
+fn cmd_pan(photo: &str, w: &str, h: &str, n: &str, out: &str) -> Result<String, String> {
+    let (_, img) = load(photo)?;
+    let (w, h, n) = (
+        parse_u32(w, "width")?,
+        parse_u32(h, "height")?,
+        parse_u32(n, "frames")?,
+    );
+    if w == 0 || h == 0 || n == 0 || w > 4096 || h > 4096 || n > 1000 {
+        return Err("W, H in 1..=4096 and frames in 1..=1000".into());
+    }
+    let sw = 2 * w;
+    let sh = (u64::from(img.height()) * u64::from(sw) / u64::from(img.width().max(1)))
+        .max(u64::from(h)) as u32;
+    let big = image::imageops::resize(
+        &img.to_rgba8(),
+        sw,
+        sh,
+        image::imageops::FilterType::Triangle,
+    );
+    let file = std::fs::File::create(out).map_err(|e| format!("{out}: {e}"))?;
+    let mut enc = gif::Encoder::new(std::io::BufWriter::new(file), w as u16, h as u16, &[])
+        .map_err(|e| e.to_string())?;
+    enc.set_repeat(gif::Repeat::Infinite)
+        .map_err(|e| e.to_string())?;
+    let y0 = (sh - h) / 2;
+    for i in 0..n {
+        let x0 = if n > 1 { (sw - w) * i / (n - 1) } else { 0 };
+        let mut rgba = image::imageops::crop_imm(&big, x0, y0, w, h)
+            .to_image()
+            .into_raw();
+        let mut f = gif::Frame::from_rgba_speed(w as u16, h as u16, &mut rgba, 10);
+        f.delay = 4;
+        enc.write_frame(&f).map_err(|e| e.to_string())?;
+    }
     Ok(String::new())
 }
