@@ -78,6 +78,18 @@ http {
             image_resize_rs_output webp;
         }
 
+        location /both/ {
+            alias %%TESTDIR%%/;
+            image_resize_rs resize 40 40;
+            image_resize_rs_formats avif webp;
+        }
+
+        location /avifonly/ {
+            alias %%TESTDIR%%/;
+            image_resize_rs resize 40 40;
+            image_resize_rs_formats avif;
+        }
+
         location /jpeg/ {
             alias %%TESTDIR%%/;
             image_resize_rs resize 40 40;
@@ -122,7 +134,7 @@ make_image($t, 'gif-animated', 80, 60, 'a.gif');
 make_image($t, 'webp-animated', 80, 60, 'a.webp');
 make_image($t, 'gif', 80, 60, 'still.gif');
 
-$t->try_run('no image_resize_rs_animation')->plan(23);
+$t->try_run('no image_resize_rs_animation')->plan(28);
 
 ###############################################################################
 
@@ -172,6 +184,19 @@ is(response_header($r, 'Content-Type'), 'image/gif', 'no webp: gif');
 like(frames($r), qr/^gif frames=4 decoded=4 /, 'no webp: animated gif');
 like(frames(get('/webp/a.gif')), qr/^webp frames=4 decoded=4 loop=0 $delays/,
 	'output webp: animated webp');
+
+# Chrome's Accept negotiates avif; we write no animated AVIF, so where webp
+# is negotiable too the animation goes out as WebP, else in its own format.
+
+my $chrome = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
+$r = get('/both/a.gif', $chrome);
+is(response_header($r, 'Content-Type'), 'image/webp', 'avif token, webp negotiable: webp');
+like(frames($r), qr/^webp frames=4 decoded=4 loop=0 $delays size=40x30$/,
+	'avif token, webp negotiable: animated webp');
+like(response_header($r, 'ETag') // '', qr/-avif"$/, 'avif token: etag names the token');
+$r = get('/avifonly/a.gif', $chrome);
+is(response_header($r, 'Content-Type'), 'image/gif', 'avif token, no webp: gif');
+like(frames($r), qr/^gif frames=4 decoded=4 /, 'avif token, no webp: animated gif');
 $r = get('/jpeg/a.gif');
 is(response_header($r, 'Content-Type'), 'image/jpeg', 'output jpeg: jpeg');
 like(frames($r), qr/^jpeg frames=1 .* size=40x30$/, 'output jpeg: first frame');

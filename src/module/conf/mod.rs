@@ -16,7 +16,7 @@ use ngx::ffi::{ngx_conf_t, ngx_flag_t, ngx_int_t};
 
 use crate::admission::{Limits, Overload};
 use crate::delivery::{Ladder, Policy};
-use crate::negotiate::{Formats, Output};
+use crate::negotiate::{Formats, Output, Target};
 use crate::pipeline::{AnimationMode, AnimationPolicy};
 use crate::s3::{Addressing, Bucket, Credentials, Endpoint};
 use crate::sign::Key;
@@ -245,6 +245,9 @@ impl LocConf {
             mode: self.animation.unwrap_or(d.mode),
             max_frames: self.max_frames.unwrap_or(d.max_frames),
             max_frame_pixels: self.max_frame_pixels.unwrap_or(d.max_frame_pixels),
+            webp_for_avif: self
+                .formats
+                .is_some_and(|f| f.as_slice().contains(&Target::Webp)),
         }
     }
 

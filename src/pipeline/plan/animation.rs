@@ -64,6 +64,11 @@ pub struct Policy {
     pub max_frames: u64,
     /// `image_resize_rs_max_frame_pixels`: frames × width × height.
     pub max_frame_pixels: u64,
+    /// `webp` is among `image_resize_rs_formats`: a negotiated AVIF token
+    /// animates as WebP (we write no animated AVIF, and every browser that
+    /// takes AVIF takes WebP). A fact of the configuration, not of the
+    /// request, so one token still gives one answer per URL.
+    pub webp_for_avif: bool,
 }
 
 impl Default for Policy {
@@ -72,6 +77,7 @@ impl Default for Policy {
             mode: Mode::default(),
             max_frames: DEFAULT_MAX_FRAMES,
             max_frame_pixels: DEFAULT_MAX_FRAME_PIXELS,
+            webp_for_avif: false,
         }
     }
 }
@@ -88,11 +94,18 @@ pub enum Decision {
 /// The animated output format for `token`, or `None` where the request
 /// asked for a format that cannot animate here (`image_resize_rs_output
 /// jpeg|png|avif`: the first frame, as before). WebP wherever the token is
-/// WebP (negotiated or forced); otherwise the input's own format (a
-/// negotiated AVIF: we write no animated AVIF).
-pub fn output_type(token: Token, input: ImageType, negotiated: bool) -> Option<ImageType> {
+/// WebP (negotiated or forced), and for a negotiated AVIF where WebP is
+/// negotiable too; otherwise the input's own format (we write no animated
+/// AVIF).
+pub fn output_type(
+    token: Token,
+    input: ImageType,
+    negotiated: bool,
+    webp_for_avif: bool,
+) -> Option<ImageType> {
     match token {
         Token::Webp => Some(ImageType::Webp),
+        Token::Avif if negotiated && webp_for_avif => Some(ImageType::Webp),
         Token::Orig => Some(input),
         Token::Avif | Token::Jpeg | Token::Png if negotiated => Some(input),
         Token::Avif | Token::Jpeg | Token::Png => None,
@@ -111,7 +124,7 @@ pub fn decide(
     let Mode::Keep { refuse_over_limit } = policy.mode else {
         return Ok(Decision::First);
     };
-    let Some(ty) = output_type(token, input, negotiated) else {
+    let Some(ty) = output_type(token, input, negotiated, policy.webp_for_avif) else {
         return Ok(Decision::First);
     };
     let over = u64::from(anim.frames) > policy.max_frames
@@ -190,6 +203,19 @@ mod tests {
         assert_eq!(
             decide(&p, &anim(2, 10, 10), Token::Avif, gif, true).unwrap(),
             Decision::Animate(gif)
+        );
+        let webp_too = Policy {
+            webp_for_avif: true,
+            ..p
+        };
+        assert_eq!(
+            decide(&webp_too, &anim(2, 10, 10), Token::Avif, gif, true).unwrap(),
+            Decision::Animate(ImageType::Webp)
+        );
+        // forced AVIF (image_resize_rs_output avif): the first frame, as before
+        assert_eq!(
+            decide(&webp_too, &anim(2, 10, 10), Token::Avif, gif, false).unwrap(),
+            Decision::First
         );
         assert_eq!(
             decide(&p, &anim(2, 10, 10), Token::Jpeg, gif, false).unwrap(),

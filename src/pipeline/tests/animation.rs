@@ -183,6 +183,7 @@ fn limits_first_frame_or_refuse() {
             mode,
             max_frames,
             max_frame_pixels,
+            webp_for_avif: false,
         },
         ..settings(Mode::Resize, 20, 20)
     };
