@@ -81,7 +81,7 @@ make_image($t, 'webp', 64, 48, 'a.webp');
 $t->write_file('bad.jpg', "\xff\xd8\xff\xe0" . ('x' x 100));
 $t->write_file('text.txt', 'not an image');
 
-$t->try_run('no image_resize_rs placeholder')->plan(27);
+$t->try_run('no image_resize_rs placeholder')->plan(29);
 
 ###############################################################################
 
@@ -91,7 +91,7 @@ sub get {
 		PeerAddr => '127.0.0.1:' . port($port // 8080));
 }
 
-my $json = qr/^\{ "img" : \{ "width": (\d+), "height": (\d+), "type": "(\w+)", "thumbhash": "([A-Za-z0-9+\/]+=*)", "color": "(#[0-9a-f]{6})" \} \}\x0d\x0a$/;
+my $json = qr/^\{ "img" : \{ "width": (\d+), "height": (\d+), "type": "(\w+)", "thumbhash": "([A-Za-z0-9+\/]+=*)", "blurhash": "([0-9A-Za-z#\$%*+,\-.:;=?\@\[\]^_{|}~]+)", "color": "(#[0-9a-f]{6})" \} \}\x0d\x0a$/;
 
 sub fields {
 	my ($r) = @_;
@@ -103,9 +103,13 @@ my $r = get('/ph/photo.jpg');
 is(response_status($r), 200, 'jpeg: 200');
 is(response_header($r, 'Content-Type'), 'application/json', 'json type');
 is(fields($r), '1600x1200 jpeg', 'jpeg: displayed size and type');
-my (undef, undef, undef, $hash, $color) = response_body($r) =~ $json;
+my (undef, undef, undef, $hash, $blur, $color) = response_body($r) =~ $json;
 cmp_ok(length($hash // ''), '>=', 24, 'a thumbhash');
 cmp_ok(length($hash // ''), '<=', 40, 'a small one');
+# 4x3 components for a landscape image: size flag "L", 28 characters.
+like($blur // '', qr/^L.{27}$/, 'a 4x3 blurhash');
+like((response_body(get('/ph/o6.jpg')) =~ $json)[4] // '', qr/^L.{27}$/,
+	'blurhash of the displayed (turned) image');
 
 $r = get('/ph/prog.jpg');
 is(fields($r), '1600x1200 jpeg', 'progressive jpeg');

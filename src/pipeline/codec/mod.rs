@@ -3,6 +3,7 @@
 
 pub mod anim;
 pub mod avif;
+pub mod blurhash;
 mod dc_scan;
 pub mod decode;
 pub mod encode;

@@ -1,6 +1,7 @@
 //! `image_resize_rs placeholder`: what a page inlines while the image loads.
 //! A ThumbHash (the reference encoder, crate `thumbhash`: about 25 bytes
 //! that decode to a blurred picture with the right aspect ratio and alpha),
+//! a BlurHash ([`super::blurhash`], for front ends that only decode that),
 //! the dominant colour, and the dimensions as displayed, as JSON in the shape
 //! of the `size` answer.
 
@@ -11,16 +12,18 @@ use super::super::ImageType;
 pub const MAX_SIDE: u32 = 100;
 
 /// `{ "img" : { "width": W, "height": H, "type": "jpeg", "thumbhash": "…",
-/// "color": "#rrggbb" } }\r\n` for `small` (at most [`MAX_SIDE`] on each
+/// "blurhash": "…", "color": "#rrggbb" } }\r\n` for `small` (at most [`MAX_SIDE`] on each
 /// side: the caller shrinks), the source's displayed `width`×`height`.
 pub fn json(small: &Bitmap, ty: ImageType, width: u32, height: u32) -> Vec<u8> {
     debug_assert!(small.width <= MAX_SIDE && small.height <= MAX_SIDE);
     let rgba = small.to_rgba();
     let hash = thumbhash::rgba_to_thumb_hash(small.width as usize, small.height as usize, &rgba);
+    // Base 83 has no `\` and no `"`: nothing to escape in JSON.
+    let blur = super::blurhash::encode(small.width as usize, small.height as usize, &rgba);
     let [r, g, b] = dominant(&rgba);
     format!(
         "{{ \"img\" : {{ \"width\": {width}, \"height\": {height}, \"type\": \"{}\", \
-         \"thumbhash\": \"{}\", \"color\": \"#{r:02x}{g:02x}{b:02x}\" }} }}\r\n",
+         \"thumbhash\": \"{}\", \"blurhash\": \"{blur}\", \"color\": \"#{r:02x}{g:02x}{b:02x}\" }} }}\r\n",
         ty.name(),
         base64(&hash)
     )
