@@ -168,11 +168,14 @@ pub fn icc_profile(ty: ImageType, data: &[u8]) -> Option<Vec<u8>> {
             .find(|&(name, _)| &name == b"ICCP")
             .map(|(_, p)| p.to_vec())
             .filter(|p| p.len() <= MAX_ICC),
-        ImageType::Avif => isobmff::parse_still(data)
-            .ok()
-            .and_then(|s| s.icc)
-            .filter(|p| p.len() <= MAX_ICC)
-            .map(<[u8]>::to_vec),
+        // An ICC profile, else a wide-gamut CICP as the profile it names.
+        ImageType::Avif => isobmff::parse_still(data).ok().and_then(|s| match s.icc {
+            Some(p) => (p.len() <= MAX_ICC).then(|| p.to_vec()),
+            None => s
+                .nclx
+                .and_then(|n| crate::pipeline::ops::color::cicp_icc(n.primaries, n.transfer))
+                .map(<[u8]>::to_vec),
+        }),
         ImageType::Gif => None,
     }
 }

@@ -121,6 +121,52 @@ fn build(icc: &[u8], layout: Layout) -> Verdict {
     Verdict::Convert(t)
 }
 
+/// The ICC profile that a CICP (`colr nclx`) description with wide-gamut
+/// primaries stands for, to convert like an embedded one: Display P3
+/// (primaries 12, SMPTE EG 432-1) or BT.2020 (9), each with the sRGB
+/// transfer (13) or the BT.709 one (1, 6, 14, 15). `None` for BT.709 and
+/// unspecified primaries (sRGB's own: nothing to do), and for what this
+/// conversion cannot do right: PQ and HLG (HDR needs tone mapping), other
+/// primaries. Encoded by moxcms once per process.
+pub fn cicp_icc(primaries: u16, transfer: u16) -> Option<&'static [u8]> {
+    use std::sync::OnceLock;
+    static PROFILES: [OnceLock<Option<Vec<u8>>>; 4] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
+    let wide = match primaries {
+        12 => 0,
+        9 => 1,
+        _ => return None,
+    };
+    let rec709 = match transfer {
+        13 => 0,
+        1 | 6 | 14 | 15 => 1,
+        _ => return None,
+    };
+    PROFILES[wide * 2 + rec709]
+        .get_or_init(|| {
+            let mut p = if wide == 0 {
+                ColorProfile::new_display_p3()
+            } else {
+                ColorProfile::new_bt2020()
+            };
+            let curves = if rec709 == 0 {
+                ColorProfile::new_srgb()
+            } else {
+                ColorProfile::new_bt2020()
+            };
+            p.red_trc = curves.red_trc;
+            p.green_trc = curves.green_trc;
+            p.blue_trc = curves.blue_trc;
+            p.cicp = None;
+            p.encode().ok()
+        })
+        .as_deref()
+}
+
 /// Converts `img` from `icc` to sRGB in place.
 pub fn to_srgb(img: &mut Bitmap, icc: &[u8]) -> Conversion {
     let layout = match img.ch {
@@ -179,6 +225,39 @@ mod tests {
         let mut b = flat([200, 100, 50]);
         assert_eq!(to_srgb(&mut b, &icc), Conversion::Identity);
         assert_eq!(b, flat([200, 100, 50]));
+    }
+
+    #[test]
+    fn cicp_wide_gamut_converts_like_its_profile() {
+        assert_eq!(cicp_icc(1, 13), None, "BT.709: sRGB already");
+        assert_eq!(cicp_icc(2, 2), None, "unspecified");
+        assert_eq!(cicp_icc(9, 16), None, "PQ: HDR, not converted");
+        assert_eq!(cicp_icc(12, 18), None, "HLG: HDR, not converted");
+        let p3 = cicp_icc(12, 13).expect("Display P3");
+        let mut a = flat(crate::pipeline::gen::P3_COLOUR);
+        let mut b = flat(crate::pipeline::gen::P3_COLOUR);
+        assert_eq!(to_srgb(&mut a, p3), Conversion::Converted);
+        assert_eq!(
+            to_srgb(&mut b, &crate::pipeline::gen::display_p3_icc()),
+            Conversion::Converted
+        );
+        for (x, y) in a.data.iter().zip(&b.data) {
+            assert!(
+                x.abs_diff(*y) <= 1,
+                "{:?} vs {:?}",
+                &a.data[..3],
+                &b.data[..3]
+            );
+        }
+        // BT.2020 is wider still: its red turns redder than P3's does.
+        let mut c = flat(crate::pipeline::gen::P3_COLOUR);
+        assert_eq!(
+            to_srgb(&mut c, cicp_icc(9, 1).unwrap()),
+            Conversion::Converted
+        );
+        assert!(c.data[0] > a.data[0], "{:?}", &c.data[..3]);
+        // once per process
+        assert!(std::ptr::eq(p3, cicp_icc(12, 13).unwrap()));
     }
 
     #[test]

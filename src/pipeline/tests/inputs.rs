@@ -123,3 +123,45 @@ fn avif_irot_is_the_orientation() {
     assert_eq!(s.exif_orientation(), 1);
     assert_eq!(meta::orientation(ImageType::Avif, &src).value(), 1);
 }
+
+/// An AVIF tagged `colr nclx` Display P3 (primaries 12) and no ICC profile
+/// is converted to sRGB like one carrying the P3 profile; BT.709 is not.
+#[test]
+fn avif_nclx_display_p3_is_converted_to_srgb() {
+    let flat = Bitmap {
+        width: 16,
+        height: 16,
+        ch: 3,
+        data: gen::P3_COLOUR.repeat(256),
+    };
+    let srgb = avif_of(&flat);
+    // The same AV1 payload, in a container that says Display P3.
+    let obus = crate::pipeline::container::isobmff::parse_still(&srgb)
+        .unwrap()
+        .data
+        .into_owned();
+    let mut boxes = avif_serialize::Aviffy::new();
+    boxes
+        .set_color_primaries(avif_serialize::constants::ColorPrimaries::DisplayP3)
+        .set_transfer_characteristics(avif_serialize::constants::TransferCharacteristics::Srgb)
+        .set_matrix_coefficients(avif_serialize::constants::MatrixCoefficients::Bt601)
+        .set_full_color_range(true)
+        .set_chroma_subsampling((true, true));
+    let p3 = boxes.to_vec(&obus, None, 16, 16, 8);
+    assert!(p3.windows(8).any(|w| w == b"colrnclx"));
+    let p = plan(Operation::Resize, 8, 8);
+    let centre = |src: &[u8]| {
+        let (ty, bytes, ..) = encoded(process_with(src, &p, &out(Token::Png, false)).unwrap());
+        assert_eq!(ty, ImageType::Png);
+        decode_any(&bytes).to_rgb8().get_pixel(4, 4).0
+    };
+    let (a, b) = (centre(&srgb), centre(&p3));
+    // BT.709: the colour as coded (within AVIF's loss); P3 (215, 80, 50) is
+    // sRGB (233, 66, 33).
+    for (x, y) in a.iter().zip(gen::P3_COLOUR) {
+        assert!(x.abs_diff(y) <= 6, "{a:?}");
+    }
+    for (x, y) in b.iter().zip([233, 66, 33]) {
+        assert!(x.abs_diff(y) <= 7, "{b:?}");
+    }
+}
