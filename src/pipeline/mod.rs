@@ -61,8 +61,9 @@ pub use ops::Bitmap;
 #[cfg(any(test, feature = "gen"))]
 pub use plan::{Operation, Plan};
 
-/// The four formats image_filter understands, and AVIF (read and written).
-/// AVIF is an input that not every client takes: see [`ImageType::web_safe`].
+/// The four formats image_filter understands, AVIF (read and written) and
+/// JPEG XL (read). AVIF and JPEG XL are inputs that not every client takes:
+/// see [`ImageType::web_safe`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImageType {
     Jpeg,
@@ -70,6 +71,8 @@ pub enum ImageType {
     Png,
     Webp,
     Avif,
+    /// Input only: never written.
+    Jxl,
 }
 
 impl ImageType {
@@ -80,11 +83,11 @@ impl ImageType {
         container::sniff(body)
     }
 
-    /// Does every client take this format as it is? Not AVIF: an AVIF
-    /// original asked for as `original` goes out as JPEG, or PNG when it
-    /// has alpha ([`crate::pipeline::plan`]'s output rules).
+    /// Does every client take this format as it is? Not AVIF or JPEG XL:
+    /// such an original asked for as `original` goes out as JPEG, or PNG
+    /// when it has alpha ([`crate::pipeline::plan`]'s output rules).
     pub fn web_safe(self) -> bool {
-        !matches!(self, ImageType::Avif)
+        !matches!(self, ImageType::Avif | ImageType::Jxl)
     }
 
     /// MIME type for Content-Type.
@@ -95,6 +98,7 @@ impl ImageType {
             ImageType::Png => "image/png",
             ImageType::Webp => "image/webp",
             ImageType::Avif => "image/avif",
+            ImageType::Jxl => "image/jxl",
         }
     }
 
@@ -106,6 +110,7 @@ impl ImageType {
             ImageType::Png => "png",
             ImageType::Webp => "webp",
             ImageType::Avif => "avif",
+            ImageType::Jxl => "jxl",
         }
     }
 }

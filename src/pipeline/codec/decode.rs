@@ -410,6 +410,7 @@ fn decode_image(
             (DynamicImage::from_decoder(d).map_err(de)?, w, h, false)
         }
         ImageType::Avif => return decode_avif(data, max_pixels, target),
+        ImageType::Jxl => return decode_jxl(data, max_pixels, target),
     };
     let bitmap = from_dynamic(img);
     Ok(Decoded {
@@ -476,6 +477,27 @@ fn decode_avif(data: &[u8], max_pixels: u64, target: TargetFn<'_>) -> Result<Dec
         bitmap,
         orig_width: still.width,
         orig_height: still.height,
+        palette: false,
+    })
+}
+
+/// JPEG XL: the header's (displayed) size goes through `target` before any
+/// frame is decoded; jxl-oxide renders the first keyframe in sRGB, turned.
+fn decode_jxl(data: &[u8], max_pixels: u64, target: TargetFn<'_>) -> Result<Decoded, Error> {
+    let ty = ImageType::Jxl;
+    let check = |w: u64, h: u64| match (u32::try_from(w), u32::try_from(h)) {
+        (Ok(w), Ok(h)) => target(w, h).map(drop),
+        _ => Err(Error::TooManyPixels {
+            width: w,
+            height: h,
+            max: max_pixels,
+        }),
+    };
+    let (bitmap, info) = super::jxl::decode(data, check, |reason| decode_err(ty, reason))?;
+    Ok(Decoded {
+        bitmap,
+        orig_width: info.width,
+        orig_height: info.height,
         palette: false,
     })
 }

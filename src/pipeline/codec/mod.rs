@@ -7,6 +7,7 @@ pub mod blurhash;
 mod dc_scan;
 pub mod decode;
 pub mod encode;
+pub mod jxl;
 mod palette;
 pub mod placeholder;
 mod png_write;

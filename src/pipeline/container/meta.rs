@@ -91,7 +91,9 @@ pub fn exif(ty: ImageType, data: &[u8]) -> Option<&[u8]> {
         ImageType::Webp => webp_chunks(data)
             .find(|&(name, _)| &name == b"EXIF")
             .map(|(_, p)| p.strip_prefix(b"Exif\0\0").unwrap_or(p)),
-        ImageType::Gif | ImageType::Avif => None,
+        // JPEG XL: its `Exif` box is not read (the orientation is the
+        // codestream's, applied by the decoder).
+        ImageType::Gif | ImageType::Avif | ImageType::Jxl => None,
     }
 }
 
@@ -117,7 +119,7 @@ pub fn xmp(ty: ImageType, data: &[u8]) -> Option<&[u8]> {
         ImageType::Webp => webp_chunks(data)
             .find(|&(name, _)| &name == b"XMP ")
             .map(|(_, p)| p),
-        ImageType::Gif | ImageType::Avif => None,
+        ImageType::Gif | ImageType::Avif | ImageType::Jxl => None,
     }
 }
 
@@ -176,7 +178,8 @@ pub fn icc_profile(ty: ImageType, data: &[u8]) -> Option<Vec<u8>> {
                 .and_then(|n| crate::pipeline::ops::color::cicp_icc(n.primaries, n.transfer))
                 .map(<[u8]>::to_vec),
         }),
-        ImageType::Gif => None,
+        // JPEG XL: the decoder renders in sRGB already.
+        ImageType::Gif | ImageType::Jxl => None,
     }
 }
 
@@ -186,6 +189,7 @@ pub fn icc_profile(ty: ImageType, data: &[u8]) -> Option<Vec<u8>> {
 pub fn has_alpha(ty: ImageType, data: &[u8]) -> bool {
     match ty {
         ImageType::Avif => isobmff::parse_still(data).is_ok_and(|s| s.alpha.is_some()),
+        ImageType::Jxl => crate::pipeline::codec::jxl::probe(data).is_ok_and(|i| i.alpha),
         _ => false,
     }
 }

@@ -29,6 +29,8 @@ pub fn sniff(data: &[u8]) -> Option<ImageType> {
         Some(ImageType::Webp)
     } else if isobmff::is_avif(p) {
         Some(ImageType::Avif)
+    } else if crate::pipeline::codec::jxl::is_jxl(p) {
+        Some(ImageType::Jxl)
     } else {
         None
     }
@@ -121,6 +123,11 @@ pub fn read_header(ty: ImageType, data: &[u8]) -> Option<Header> {
         ImageType::Avif => {
             let s = isobmff::parse_still(data).ok()?;
             (s.width, s.height, false)
+        }
+        // As displayed: the decoder applies the codestream's orientation.
+        ImageType::Jxl => {
+            let (w, h) = crate::pipeline::codec::jxl::size(data)?;
+            (u32::try_from(w).ok()?, u32::try_from(h).ok()?, false)
         }
     };
     Some(Header {

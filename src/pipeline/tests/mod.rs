@@ -6,6 +6,7 @@
 
 mod animation;
 mod inputs;
+mod jxl;
 mod never_larger;
 mod output;
 mod placement;
