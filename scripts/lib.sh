@@ -43,7 +43,7 @@ ensure_packages() {
 }
 
 # What building the module needs: bindgen (libclang), nginx headers, libjpeg-turbo's build.
-BUILD_PACKAGES=(nginx nginx-dev libclang-dev clang pkg-config cmake nasm make gcc libaom-dev
+BUILD_PACKAGES=(nginx nginx-dev libclang-dev clang pkg-config cmake nasm make gcc libaom-dev libheif-dev
                 libpcre2-dev libssl-dev zlib1g-dev perl curl ca-certificates)
 # What scripts/package adds (dh-sequence-nginx comes with nginx-dev).
 PACKAGE_PACKAGES=(dpkg-dev debhelper lintian)

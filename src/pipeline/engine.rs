@@ -350,7 +350,9 @@ fn transform_image(
     let quality_ok = match out_ty {
         ImageType::Jpeg => plan.jpeg_quality > 0,
         ImageType::Webp => plan.webp_quality > 0,
-        ImageType::Gif | ImageType::Png | ImageType::Avif | ImageType::Jxl => true,
+        ImageType::Gif | ImageType::Png | ImageType::Avif | ImageType::Jxl | ImageType::Heic => {
+            true
+        }
     };
     if !quality_ok {
         return Err(Error::InvalidParameter(format!(

@@ -73,6 +73,8 @@ pub enum ImageType {
     Avif,
     /// Input only: never written.
     Jxl,
+    /// Input only: never written.
+    Heic,
 }
 
 impl ImageType {
@@ -87,7 +89,7 @@ impl ImageType {
     /// such an original asked for as `original` goes out as JPEG, or PNG
     /// when it has alpha ([`crate::pipeline::plan`]'s output rules).
     pub fn web_safe(self) -> bool {
-        !matches!(self, ImageType::Avif | ImageType::Jxl)
+        !matches!(self, ImageType::Avif | ImageType::Jxl | ImageType::Heic)
     }
 
     /// MIME type for Content-Type.
@@ -99,6 +101,7 @@ impl ImageType {
             ImageType::Webp => "image/webp",
             ImageType::Avif => "image/avif",
             ImageType::Jxl => "image/jxl",
+            ImageType::Heic => "image/heic",
         }
     }
 
@@ -111,6 +114,7 @@ impl ImageType {
             ImageType::Webp => "webp",
             ImageType::Avif => "avif",
             ImageType::Jxl => "jxl",
+            ImageType::Heic => "heic",
         }
     }
 }

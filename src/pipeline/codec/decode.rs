@@ -411,6 +411,7 @@ fn decode_image(
         }
         ImageType::Avif => return decode_avif(data, max_pixels, target),
         ImageType::Jxl => return decode_jxl(data, max_pixels, target),
+        ImageType::Heic => return decode_heic(data, target),
     };
     let bitmap = from_dynamic(img);
     Ok(Decoded {
@@ -496,6 +497,44 @@ fn decode_jxl(data: &[u8], max_pixels: u64, target: TargetFn<'_>) -> Result<Deco
     let (bitmap, info) = super::jxl::decode(data, check, |reason| decode_err(ty, reason))?;
     Ok(Decoded {
         bitmap,
+        orig_width: info.width,
+        orig_height: info.height,
+        palette: false,
+    })
+}
+
+/// HEIC: libheif parses the file and reports the primary image's displayed
+/// size, which goes through `target` before libde265 decodes anything;
+/// transformations applied, 8 bits a sample.
+fn decode_heic(data: &[u8], target: TargetFn<'_>) -> Result<Decoded, Error> {
+    let ty = ImageType::Heic;
+    // Our own strict reading of the primary item's `ispe` first, where it
+    // parses (a grid's is the whole image's), so a bomb never reaches
+    // libheif; then libheif's own idea of the size.
+    if let Ok(s) = isobmff::parse_still(data) {
+        target(s.width, s.height)?;
+    }
+    let (px, info) = irs_heif::decode(
+        data,
+        |i| target(i.width, i.height).map(drop),
+        |reason| decode_err(ty, reason),
+    )?;
+    if (px.width, px.height) != (info.width, info.height) {
+        return Err(decode_err(
+            ty,
+            format!(
+                "a {}x{} image in a {}x{} item",
+                px.width, px.height, info.width, info.height
+            ),
+        ));
+    }
+    Ok(Decoded {
+        bitmap: Bitmap {
+            width: px.width,
+            height: px.height,
+            ch: px.channels,
+            data: px.data,
+        },
         orig_width: info.width,
         orig_height: info.height,
         palette: false,

@@ -72,7 +72,7 @@ pub fn encode(ty: ImageType, img: &Bitmap, opt: &EncodeOptions) -> Result<Vec<u8
         ImageType::Gif => encode_gif_with(img, opt.interlace),
         ImageType::Webp => encode_webp(img, opt.webp_quality),
         ImageType::Avif => encode_avif(img, opt.avif_quality, opt.avif_speed),
-        ImageType::Jxl => Err(enc_err(ty, "JPEG XL is read, never written")),
+        ImageType::Jxl | ImageType::Heic => Err(enc_err(ty, "read, never written")),
     }
 }
 

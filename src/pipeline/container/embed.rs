@@ -98,7 +98,7 @@ pub fn embed(ty: ImageType, bytes: Vec<u8>, kept: &Kept, width: u32, height: u32
         ImageType::Jpeg => jpeg(&bytes, kept),
         ImageType::Png => png(&bytes, kept),
         ImageType::Webp => webp(&bytes, kept, width, height),
-        ImageType::Gif | ImageType::Avif | ImageType::Jxl => None,
+        ImageType::Gif | ImageType::Avif | ImageType::Jxl | ImageType::Heic => None,
     };
     done.unwrap_or(bytes)
 }

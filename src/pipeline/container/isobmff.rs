@@ -97,6 +97,17 @@ pub fn is_avif(data: &[u8]) -> bool {
     has_brand(data, &AVIF_BRANDS)
 }
 
+/// HEVC-coded HEIF brands (ISO/IEC 23008-12 Annex B): still images,
+/// sequences, and their multi-layer variants.
+const HEIC_BRANDS: [&[u8; 4]; 6] = [b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"];
+
+/// An HEIC file: `ftyp` with an HEVC brand as major or compatible brand
+/// (a `mif1` file that also names `heic`, as phones write it). AVIF wins
+/// where a file names both: [`is_avif`] is asked first.
+pub fn is_heic(data: &[u8]) -> bool {
+    has_brand(data, &HEIC_BRANDS)
+}
+
 fn be16(b: &[u8]) -> u16 {
     u16::from_be_bytes([b[0], b[1]])
 }

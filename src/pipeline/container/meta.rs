@@ -93,7 +93,7 @@ pub fn exif(ty: ImageType, data: &[u8]) -> Option<&[u8]> {
             .map(|(_, p)| p.strip_prefix(b"Exif\0\0").unwrap_or(p)),
         // JPEG XL: its `Exif` box is not read (the orientation is the
         // codestream's, applied by the decoder).
-        ImageType::Gif | ImageType::Avif | ImageType::Jxl => None,
+        ImageType::Gif | ImageType::Avif | ImageType::Jxl | ImageType::Heic => None,
     }
 }
 
@@ -119,7 +119,7 @@ pub fn xmp(ty: ImageType, data: &[u8]) -> Option<&[u8]> {
         ImageType::Webp => webp_chunks(data)
             .find(|&(name, _)| &name == b"XMP ")
             .map(|(_, p)| p),
-        ImageType::Gif | ImageType::Avif | ImageType::Jxl => None,
+        ImageType::Gif | ImageType::Avif | ImageType::Jxl | ImageType::Heic => None,
     }
 }
 
@@ -178,6 +178,14 @@ pub fn icc_profile(ty: ImageType, data: &[u8]) -> Option<Vec<u8>> {
                 .and_then(|n| crate::pipeline::ops::color::cicp_icc(n.primaries, n.transfer))
                 .map(<[u8]>::to_vec),
         }),
+        // HEIC: the profile, else a wide-gamut nclx (as for AVIF).
+        ImageType::Heic => irs_heif::probe(data).ok().and_then(|i| match i.icc {
+            Some(p) => (p.len() <= MAX_ICC).then_some(p),
+            None => i
+                .nclx
+                .and_then(|(p, t)| crate::pipeline::ops::color::cicp_icc(p, t))
+                .map(<[u8]>::to_vec),
+        }),
         // JPEG XL: the decoder renders in sRGB already.
         ImageType::Gif | ImageType::Jxl => None,
     }
@@ -190,6 +198,7 @@ pub fn has_alpha(ty: ImageType, data: &[u8]) -> bool {
     match ty {
         ImageType::Avif => isobmff::parse_still(data).is_ok_and(|s| s.alpha.is_some()),
         ImageType::Jxl => crate::pipeline::codec::jxl::probe(data).is_ok_and(|i| i.alpha),
+        ImageType::Heic => irs_heif::probe(data).is_ok_and(|i| i.alpha),
         _ => false,
     }
 }

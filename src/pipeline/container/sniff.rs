@@ -31,6 +31,8 @@ pub fn sniff(data: &[u8]) -> Option<ImageType> {
         Some(ImageType::Avif)
     } else if crate::pipeline::codec::jxl::is_jxl(p) {
         Some(ImageType::Jxl)
+    } else if isobmff::is_heic(p) {
+        Some(ImageType::Heic)
     } else {
         None
     }
@@ -129,6 +131,16 @@ pub fn read_header(ty: ImageType, data: &[u8]) -> Option<Header> {
             let (w, h) = crate::pipeline::codec::jxl::size(data)?;
             (u32::try_from(w).ok()?, u32::try_from(h).ok()?, false)
         }
+        // As displayed (libheif applies irot): our strict parser's `ispe`,
+        // so a bomb is sized before libheif sees it, else libheif's reading.
+        ImageType::Heic => match isobmff::parse_still(data) {
+            Ok(s) if s.rotation & 1 == 1 => (s.height, s.width, false),
+            Ok(s) => (s.width, s.height, false),
+            Err(_) => {
+                let i = irs_heif::probe(data).ok()?;
+                (i.width, i.height, false)
+            }
+        },
     };
     Some(Header {
         width,

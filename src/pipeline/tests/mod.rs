@@ -5,6 +5,7 @@
 //! tests of one step sit next to their code.
 
 mod animation;
+mod heic;
 mod inputs;
 mod jxl;
 mod never_larger;
